@@ -1,0 +1,1 @@
+//! Simplex BFT for Volt (in progress).

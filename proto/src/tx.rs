@@ -1,0 +1,353 @@
+//! The signed transaction envelope and the calls it carries.
+
+use crate::codec::{self, CodecError};
+use crate::sig::{self, Domain, Keypair};
+use crate::{AccountId, Amount, ChainId, Hash, Height, Nonce, Signature, Symbol, Text, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// Largest canonical encoding of a [`SignedTx`], in bytes.
+pub const TX_BYTES_MAX: usize = 8 * 1024;
+
+/// A transaction: a body and its signer's signature over
+/// `signing_message(Domain::Tx, body.chain_id, encode(body))`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedTx {
+    /// What is signed.
+    pub body: TxBody,
+    /// The signer's signature.
+    pub signature: Signature,
+}
+
+/// The signed part of a transaction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxBody {
+    /// The chain this transaction is for.
+    pub chain_id: ChainId,
+    /// Who signs and pays; must be a registered member.
+    pub signer: AccountId,
+    /// The signer's next nonce: exactly one more than their last accepted transaction.
+    pub nonce: Nonce,
+    /// Last height at which this transaction may be included.
+    pub expiry_height: Height,
+    /// What to do.
+    pub call: Call,
+}
+
+impl TxBody {
+    /// The transaction id: blake3 of the canonical body.
+    pub fn id(&self) -> Hash {
+        codec::hash(self)
+    }
+
+    /// The exact bytes the signer signs.
+    pub fn signing_message(&self) -> Vec<u8> {
+        sig::signing_message(Domain::Tx, &self.chain_id, &codec::encode(self))
+    }
+
+    /// Signs the body with `keypair` (whose account should be `self.signer`).
+    pub fn sign(self, keypair: &Keypair) -> SignedTx {
+        let signature = keypair.sign_raw(&self.signing_message());
+        SignedTx {
+            body: self,
+            signature,
+        }
+    }
+}
+
+impl SignedTx {
+    /// The transaction id (the body's id; the signature is not part of it).
+    pub fn id(&self) -> Hash {
+        self.body.id()
+    }
+
+    /// Decodes a transaction from untrusted bytes (canonical, at most [`TX_BYTES_MAX`]).
+    pub fn decode(bytes: &[u8]) -> Result<SignedTx, CodecError> {
+        codec::decode(bytes, TX_BYTES_MAX)
+    }
+
+    /// The canonical bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        codec::encode(self)
+    }
+}
+
+/// A member's role. Each call names the roles allowed to sign it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Role {
+    /// Governs membership and compliance.
+    Admin,
+    /// Mints cash and issues shares.
+    Issuer,
+    /// Runs stations and batteries, opens leases, deposits revenue.
+    Operator,
+    /// A station controller.
+    Station,
+    /// Holds and trades shares and cash.
+    Investor,
+    /// Reads everything; signs nothing that changes balances.
+    Auditor,
+}
+
+/// An asset a balance is kept in.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Asset {
+    /// The settlement token of a currency (e.g. `HKD`), in its minor unit.
+    Cash(Symbol),
+    /// Shares of a share class.
+    Shares(Symbol),
+}
+
+/// One side of a trade: what a party hands over.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Leg {
+    /// The asset.
+    pub asset: Asset,
+    /// How much.
+    pub amount: Amount,
+}
+
+/// The terms of an atomic two-leg trade. Both parties authorise the same terms: one by signing
+/// the transaction that carries them, the other by a [`Domain::TradeTerms`] signature inside it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TradeTerms {
+    /// Hands over `maker_gives`.
+    pub maker: AccountId,
+    /// Hands over `taker_gives`.
+    pub taker: AccountId,
+    /// Moves maker → taker.
+    pub maker_gives: Leg,
+    /// Moves taker → maker.
+    pub taker_gives: Leg,
+    /// Last height at which the trade may settle.
+    pub expiry_height: Height,
+    /// Distinguishes otherwise identical trades; each terms hash settles at most once.
+    pub salt: u64,
+}
+
+impl TradeTerms {
+    /// The trade id: blake3 of the canonical terms. A trade id settles at most once.
+    pub fn id(&self) -> Hash {
+        codec::hash(self)
+    }
+
+    /// The exact bytes each party signs.
+    pub fn signing_message(&self, chain_id: &ChainId) -> Vec<u8> {
+        sig::signing_message(Domain::TradeTerms, chain_id, &codec::encode(self))
+    }
+}
+
+/// What a transaction does. Every call is atomic: all of its writes happen, or none.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Call {
+    // ----- membership and compliance (admin) -----
+    /// Registers `account` with `role`; its verified identity lapses at `identity_expiry`.
+    RegisterMember {
+        /// The new member's key.
+        account: AccountId,
+        /// Its role.
+        role: Role,
+        /// When its identity verification lapses (block time).
+        identity_expiry: Timestamp,
+    },
+    /// Revokes a member: it can no longer sign or receive.
+    RevokeMember {
+        /// The member.
+        account: AccountId,
+        /// Why, for the record.
+        reason: Text,
+    },
+    /// Freezes an account: it can neither send nor receive until unfrozen.
+    Freeze {
+        /// The account.
+        account: AccountId,
+        /// Why, for the record.
+        reason: Text,
+    },
+    /// Lifts a freeze.
+    Unfreeze {
+        /// The account.
+        account: AccountId,
+    },
+    /// Moves a lost wallet's membership and balances to a new key; the lost key is revoked.
+    RecoverWallet {
+        /// The key that was lost.
+        lost: AccountId,
+        /// The key that replaces it (must not be a member yet).
+        new: AccountId,
+        /// Why, for the record.
+        reason: Text,
+    },
+    /// Stops all movement of a share class (transfers, issues, redemptions, trades).
+    PauseClass {
+        /// The class.
+        class: Symbol,
+    },
+    /// Lifts a pause.
+    UnpauseClass {
+        /// The class.
+        class: Symbol,
+    },
+
+    // ----- cash -----
+    /// Creates a currency's settlement token, minted and burned only by `issuer` (admin).
+    RegisterCurrency {
+        /// The ISO-style code, e.g. `HKD`.
+        currency: Symbol,
+        /// The only account that may mint and burn it (must have the issuer role).
+        issuer: AccountId,
+    },
+    /// Mints new cash to a verified member (the currency's issuer only).
+    Mint {
+        /// The currency.
+        currency: Symbol,
+        /// The receiver.
+        to: AccountId,
+        /// How much.
+        amount: Amount,
+    },
+    /// Burns cash from the issuer's own balance (the currency's issuer only).
+    Burn {
+        /// The currency.
+        currency: Symbol,
+        /// How much.
+        amount: Amount,
+    },
+    /// Moves an asset from the signer to another verified member.
+    Transfer {
+        /// The asset.
+        asset: Asset,
+        /// The receiver.
+        to: AccountId,
+        /// How much.
+        amount: Amount,
+    },
+
+    // ----- share classes -----
+    /// Creates a share class with a fixed maximum supply (issuer).
+    CreateClass {
+        /// The class symbol.
+        class: Symbol,
+        /// A human name.
+        name: Text,
+        /// Shares that can ever be outstanding.
+        supply_max: Amount,
+    },
+    /// Issues new shares of a class to a verified member (the class's issuer only).
+    IssueShares {
+        /// The class.
+        class: Symbol,
+        /// The receiver.
+        to: AccountId,
+        /// How many.
+        amount: Amount,
+    },
+    /// Redeems (burns) shares the signer holds.
+    RedeemShares {
+        /// The class.
+        class: Symbol,
+        /// How many.
+        amount: Amount,
+    },
+
+    // ----- trading -----
+    /// Settles an atomic two-leg trade. The signer is one party; `counterparty_signature` is the
+    /// other party's [`Domain::TradeTerms`] signature over the same terms.
+    Trade {
+        /// The agreed terms.
+        terms: TradeTerms,
+        /// The other party's signature over the terms.
+        counterparty_signature: Signature,
+    },
+}
+
+/// Why a transaction was rejected or failed: a stable, machine-readable code. New codes are only
+/// ever appended, so stored receipts keep their meaning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ErrorCode {
+    /// The transaction signature does not verify.
+    BadSignature,
+    /// The transaction is for another chain.
+    WrongChain,
+    /// The nonce was already used.
+    NonceReplayed,
+    /// The nonce skips ahead of the next expected one.
+    NonceSkipped,
+    /// The block height is past the transaction's expiry.
+    Expired,
+    /// The signer is not a member, or was revoked.
+    UnknownSigner,
+    /// The signer's role may not make this call.
+    WrongRole,
+    /// The signer's identity verification has lapsed.
+    IdentityExpired,
+    /// The signer's account is frozen.
+    SignerFrozen,
+    /// The receiver is not a verified member.
+    ReceiverNotVerified,
+    /// The receiver's account is frozen.
+    ReceiverFrozen,
+    /// The share class is paused.
+    ClassPaused,
+    /// The balance is short of the amount.
+    InsufficientBalance,
+    /// Arithmetic would overflow.
+    Overflow,
+    /// Issuing would exceed the class's maximum supply.
+    SupplyCapExceeded,
+    /// The currency does not exist.
+    UnknownCurrency,
+    /// The share class does not exist.
+    UnknownClass,
+    /// The thing to create already exists.
+    AlreadyExists,
+    /// The account named is not a member.
+    UnknownAccount,
+    /// An amount of zero (nothing to do).
+    ZeroAmount,
+    /// The signer is not the currency's or class's issuer.
+    NotIssuer,
+    /// The signer is not a party to the trade.
+    NotTradeParty,
+    /// The counterparty's trade signature does not verify.
+    BadCounterpartySignature,
+    /// The trade already settled.
+    TradeReplayed,
+    /// The trade's expiry height has passed.
+    TradeExpired,
+    /// The key is not a valid ed25519 key, or is weak.
+    BadKey,
+    /// The state is already as asked (e.g. freezing a frozen account).
+    NoChange,
+    /// Sender and receiver are the same account.
+    SelfTransfer,
+}
+
+/// What happened to one transaction of a block.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TxOutcome {
+    /// All of the call's writes took effect.
+    Applied,
+    /// Authenticated, so the nonce was used, but the call failed and none of its writes remain.
+    Failed(ErrorCode),
+    /// Not authenticated (signature, chain, nonce, expiry or signer): nothing changed at all.
+    Rejected(ErrorCode),
+}
+
+/// A transaction's receipt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// The transaction id.
+    pub tx_id: Hash,
+    /// What happened.
+    pub outcome: TxOutcome,
+}
+
+impl Receipt {
+    /// The error code, if the transaction did not apply.
+    pub fn error(&self) -> Option<ErrorCode> {
+        match self.outcome {
+            TxOutcome::Applied => None,
+            TxOutcome::Failed(code) | TxOutcome::Rejected(code) => Some(code),
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! The Volt ledger state machine (in progress).
