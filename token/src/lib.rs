@@ -1,1 +1,3 @@
 //! The Volt ledger state machine (in progress).
+
+pub mod tree;
