@@ -1,0 +1,245 @@
+//! The execution context of one transaction: typed reads and writes over an overlay, so a call
+//! that fails leaves nothing behind.
+
+use crate::keys::{Holding, Key, Member};
+use crate::store::{StorageError, Store};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+use volt_proto::{AccountId, Amount, Asset, ChainId, ErrorCode, Height, Role, Timestamp, codec};
+
+/// Largest stored value the ledger will decode, in bytes.
+pub const STATE_VALUE_BYTES_MAX: usize = 1024 * 1024;
+
+/// Pending writes: `None` is a delete.
+pub(crate) type Pending = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+/// The height and time a block is applied at: the only clock the ledger has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockContext {
+    /// The block's height.
+    pub height: Height,
+    /// The block's agreed time.
+    pub time: Timestamp,
+}
+
+/// Why a call did not apply.
+#[derive(Debug)]
+pub(crate) enum Fail {
+    /// The call was refused: its writes are dropped and the receipt carries the code.
+    Code(ErrorCode),
+    /// The store failed or is corrupt: the whole block stops.
+    Storage(StorageError),
+}
+
+impl From<ErrorCode> for Fail {
+    fn from(code: ErrorCode) -> Self {
+        Fail::Code(code)
+    }
+}
+
+impl From<StorageError> for Fail {
+    fn from(error: StorageError) -> Self {
+        Fail::Storage(error)
+    }
+}
+
+pub(crate) type Outcome<T> = Result<T, Fail>;
+
+/// Fails with `code` unless `condition` holds.
+pub(crate) fn ensure(condition: bool, code: ErrorCode) -> Outcome<()> {
+    if condition {
+        Ok(())
+    } else {
+        Err(Fail::Code(code))
+    }
+}
+
+/// Reads through three layers: this transaction's writes, the block's, then the store.
+pub(crate) struct Cx<'a> {
+    store: &'a dyn Store,
+    block: &'a Pending,
+    writes: Pending,
+    /// The block's height and time.
+    pub ctx: BlockContext,
+    /// The chain id.
+    pub chain_id: &'a ChainId,
+    /// The transaction's signer.
+    pub signer: AccountId,
+}
+
+impl<'a> Cx<'a> {
+    pub(crate) fn new(
+        store: &'a dyn Store,
+        block: &'a Pending,
+        ctx: BlockContext,
+        chain_id: &'a ChainId,
+        signer: AccountId,
+    ) -> Cx<'a> {
+        Cx {
+            store,
+            block,
+            writes: Pending::new(),
+            ctx,
+            chain_id,
+            signer,
+        }
+    }
+
+    /// The writes made so far.
+    pub(crate) fn into_writes(self) -> Pending {
+        self.writes
+    }
+
+    fn raw(&self, key: &[u8]) -> Outcome<Option<Vec<u8>>> {
+        if let Some(value) = self.writes.get(key) {
+            return Ok(value.clone());
+        }
+        if let Some(value) = self.block.get(key) {
+            return Ok(value.clone());
+        }
+        Ok(self.store.get(key)?)
+    }
+
+    /// The record under `key`, if any.
+    pub(crate) fn get<T: Serialize + DeserializeOwned>(&self, key: &Key) -> Outcome<Option<T>> {
+        let bytes = key.encode();
+        match self.raw(&bytes)? {
+            None => Ok(None),
+            Some(value) => decode_value(&bytes, &value).map(Some),
+        }
+    }
+
+    /// Stores `value` under `key`.
+    pub(crate) fn put<T: Serialize>(&mut self, key: &Key, value: &T) {
+        self.writes.insert(key.encode(), Some(codec::encode(value)));
+    }
+
+    /// Deletes `key`.
+    pub(crate) fn delete(&mut self, key: &Key) {
+        self.writes.insert(key.encode(), None);
+    }
+
+    /// A member record, or `code` if there is none.
+    pub(crate) fn member_or(&self, account: AccountId, code: ErrorCode) -> Outcome<Member> {
+        self.get(&Key::Member(account))?.ok_or(Fail::Code(code))
+    }
+
+    /// The signer's member record (authentication guarantees it exists).
+    pub(crate) fn signer_member(&self) -> Outcome<Member> {
+        self.member_or(self.signer, ErrorCode::UnknownSigner)
+    }
+
+    /// Fails unless the signer holds one of `roles`.
+    pub(crate) fn require_role(&self, roles: &[Role]) -> Outcome<Member> {
+        let member = self.signer_member()?;
+        ensure(roles.contains(&member.role), ErrorCode::WrongRole)?;
+        Ok(member)
+    }
+
+    /// Fails unless `account` may receive assets now: a verified, unfrozen member whose role
+    /// holds assets.
+    pub(crate) fn require_receiver(&self, account: AccountId) -> Outcome<Member> {
+        let member = self.member_or(account, ErrorCode::ReceiverNotVerified)?;
+        ensure(
+            member.is_verified(self.ctx.time),
+            ErrorCode::ReceiverNotVerified,
+        )?;
+        ensure(holds_assets(member.role), ErrorCode::ReceiverNotVerified)?;
+        ensure(!member.frozen, ErrorCode::ReceiverFrozen)?;
+        Ok(member)
+    }
+
+    /// Fails unless `account` may send assets now (used for trade counterparties; the signer
+    /// is checked before every call).
+    pub(crate) fn require_sender(&self, account: AccountId) -> Outcome<Member> {
+        let member = self.member_or(account, ErrorCode::UnknownAccount)?;
+        ensure(!member.revoked, ErrorCode::UnknownAccount)?;
+        ensure(!member.frozen, ErrorCode::SignerFrozen)?;
+        ensure(
+            member.identity_expiry > self.ctx.time,
+            ErrorCode::IdentityExpired,
+        )?;
+        ensure(holds_assets(member.role), ErrorCode::WrongRole)?;
+        Ok(member)
+    }
+
+    /// Takes `amount` of `asset` from `account`.
+    pub(crate) fn debit(
+        &mut self,
+        asset: &Asset,
+        account: AccountId,
+        amount: Amount,
+    ) -> Outcome<()> {
+        let key = Key::Balance(asset.clone(), account);
+        let mut holding: Holding = self.get(&key)?.unwrap_or_default();
+        holding.amount = holding
+            .amount
+            .checked_sub(amount)
+            .ok_or(ErrorCode::InsufficientBalance)?;
+        self.put(&key, &holding);
+        Ok(())
+    }
+
+    /// Gives `amount` of `asset` to `account`, recording the asset among its holdings.
+    pub(crate) fn credit(
+        &mut self,
+        asset: &Asset,
+        account: AccountId,
+        amount: Amount,
+    ) -> Outcome<()> {
+        let key = Key::Balance(asset.clone(), account);
+        let existing: Option<Holding> = self.get(&key)?;
+        if existing.is_none() {
+            let member_key = Key::Member(account);
+            let mut member: Member = self.member_or(account, ErrorCode::ReceiverNotVerified)?;
+            if !member.holdings.contains(asset) {
+                member.holdings.push(asset.clone());
+                member.holdings.sort();
+                self.put(&member_key, &member);
+            }
+        }
+        let mut holding = existing.unwrap_or_default();
+        holding.amount = holding
+            .amount
+            .checked_add(amount)
+            .ok_or(ErrorCode::Overflow)?;
+        self.put(&key, &holding);
+        Ok(())
+    }
+
+    /// Moves `amount` of `asset` between two accounts.
+    pub(crate) fn transfer(
+        &mut self,
+        asset: &Asset,
+        from: AccountId,
+        to: AccountId,
+        amount: Amount,
+    ) -> Outcome<()> {
+        self.debit(asset, from, amount)?;
+        self.credit(asset, to, amount)
+    }
+}
+
+/// Roles that hold balances. Admins govern, stations attest and auditors read: none of them
+/// holds assets, so none can be paid by mistake.
+pub(crate) fn holds_assets(role: Role) -> bool {
+    matches!(role, Role::Investor | Role::Issuer | Role::Operator)
+}
+
+/// Decodes a stored value; a failure means the store is corrupt.
+pub(crate) fn decode_value<T: Serialize + DeserializeOwned>(
+    key: &[u8],
+    value: &[u8],
+) -> Outcome<T> {
+    codec::decode(value, STATE_VALUE_BYTES_MAX).map_err(|error| {
+        Fail::Storage(StorageError::Corrupt {
+            key: volt_proto_hex(key),
+            reason: error.to_string(),
+        })
+    })
+}
+
+fn volt_proto_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
