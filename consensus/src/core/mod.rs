@@ -1,0 +1,630 @@
+//! The sans-IO Simplex core: `handle(now, input) -> Vec<Output>`.
+//!
+//! The core reads no clock (time is the `now` argument, in milliseconds), draws no randomness
+//! and performs no I/O: it returns what to journal, send, time and deliver, in the order the
+//! driver must carry them out (journal appends, then one sync, then everything else).
+
+mod proposals;
+mod sync;
+mod votes;
+
+use crate::journal::Record;
+use crate::types::{
+    Block, Certificate, Epoch, Message, Proposal, Request, SignedVote, ValidatorIndex, View,
+};
+use crate::validators::ValidatorSet;
+use std::collections::{BTreeMap, VecDeque};
+use volt_proto::sig::Keypair;
+use volt_proto::{ChainId, Hash, Height};
+
+/// Finalized blocks kept in memory to serve peers that catch up (older ones come from the
+/// node's block store).
+pub const FINALIZED_BLOCKS_KEPT: usize = 256;
+/// Outstanding fetches tracked at once.
+pub const WANTS_MAX: usize = 256;
+/// The journal is rewritten without old records once the finalized view passes the last floor
+/// by this many views.
+pub const JOURNAL_PRUNE_VIEWS: u64 = 32;
+/// Longest parent gap (views between a proposal and its parent) a node will try to check, and
+/// longest walk back when choosing a parent.
+pub const PARENT_GAP_MAX: u64 = 1024;
+/// Most blocks finalized (delivered) in one turn.
+pub const FINALIZE_BLOCKS_PER_TURN_MAX: usize = 1024;
+
+/// Timeouts, in milliseconds of the driver's clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// After entering a view, nullify it if no valid proposal arrived by then (2Δ).
+    pub leader_ms: u64,
+    /// After entering a view, nullify it if it is not notarized by then (3Δ).
+    pub advance_ms: u64,
+    /// While stuck in a nullified view, rebroadcast the nullify and the entry certificate, and
+    /// repeat fetches, this often.
+    pub retry_ms: u64,
+    /// Do not repeat the same fetch sooner than this.
+    pub fetch_retry_ms: u64,
+}
+
+impl Default for Timeouts {
+    fn default() -> Timeouts {
+        Timeouts {
+            leader_ms: 1000,
+            advance_ms: 1500,
+            retry_ms: 1000,
+            fetch_retry_ms: 500,
+        }
+    }
+}
+
+/// A deliberately broken rule, for the simulator's canary test only. Never set it elsewhere.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Canary {
+    /// Correct behaviour.
+    #[default]
+    None,
+    /// BROKEN: notarize a second, different proposal in a view.
+    NotarizeTwice,
+}
+
+/// Static configuration of one node for one epoch.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The chain, mixed into every signature.
+    pub chain_id: ChainId,
+    /// The epoch this engine runs.
+    pub epoch: Epoch,
+    /// The genesis validator set.
+    pub validators: ValidatorSet,
+    /// This node's index in the set.
+    pub me: ValidatorIndex,
+    /// This node's key (must be `validators[me]`).
+    pub key: Keypair,
+    /// Timeouts.
+    pub timeouts: Timeouts,
+    /// Test-only fault injection; [`Canary::None`] in production.
+    #[doc(hidden)]
+    pub canary: Canary,
+}
+
+/// Why a core could not be built.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum CoreError {
+    /// `me` is outside the validator set.
+    #[error("node index {me} is outside the set of {n} validators")]
+    NotAValidator {
+        /// The index given.
+        me: ValidatorIndex,
+        /// Set size.
+        n: usize,
+    },
+    /// The key does not belong to `validators[me]`.
+    #[error("the configured key is not validator {me}'s key")]
+    WrongKey {
+        /// The index given.
+        me: ValidatorIndex,
+    },
+    /// A journal record holds a vote this node did not sign for this epoch: the journal belongs
+    /// to another node or chain.
+    #[error("journal vote by signer {signer} in epoch {epoch:?} is not this node's (me = {me})")]
+    ForeignJournal {
+        /// The record's signer.
+        signer: ValidatorIndex,
+        /// The record's epoch.
+        epoch: Epoch,
+        /// This node.
+        me: ValidatorIndex,
+    },
+    /// The anchor block belongs to another epoch.
+    #[error("anchor block of epoch {actual:?}, engine runs epoch {expected:?}")]
+    AnchorEpoch {
+        /// Engine epoch.
+        expected: Epoch,
+        /// Block epoch.
+        actual: Epoch,
+    },
+}
+
+/// Which timer fired.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TimerKind {
+    /// No proposal in time.
+    Leader,
+    /// No notarization in time.
+    Advance,
+    /// Rebroadcast a nullify.
+    Retry,
+}
+
+/// A timer: a view and a kind. Timers of views the node has left are ignored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timer {
+    /// The view it was set in.
+    pub view: View,
+    /// What it is for.
+    pub kind: TimerKind,
+}
+
+/// What the driver hands the core.
+#[derive(Clone, Debug)]
+pub enum Input {
+    /// The node (re)started: arm timers, re-send journaled votes. Must be the first input.
+    Start,
+    /// Bytes from validator `from` (authenticated by the transport; never trusted for votes).
+    Message {
+        /// The transport-level sender.
+        from: ValidatorIndex,
+        /// The encoded [`Message`].
+        bytes: Vec<u8>,
+    },
+    /// A timer set by [`Output::SetTimer`] expired.
+    Timeout(Timer),
+    /// The application's answer to [`Output::Propose`].
+    Proposed {
+        /// The view asked for.
+        view: View,
+        /// The block payload.
+        payload: Vec<u8>,
+    },
+    /// The application's answer to [`Output::Verify`].
+    Verified {
+        /// The view of the block.
+        view: View,
+        /// The block digest.
+        digest: Hash,
+        /// Whether the payload is valid on top of its parent.
+        valid: bool,
+    },
+    /// A certificate delivered by block sync (checked like any other).
+    Certificate(Certificate),
+    /// Blocks delivered by block sync (accepted only if asked for, or ancestors of those).
+    Blocks(Vec<Block>),
+}
+
+/// What the core asks the driver to do, in order.
+#[derive(Clone, Debug)]
+pub enum Output {
+    /// Append a record to the vote journal.
+    JournalAppend(Record),
+    /// Replace the whole journal with these records, atomically and durably (pruning).
+    JournalRewrite(Vec<Record>),
+    /// Make the journal durable. Always after the turn's appends and before any send.
+    JournalSync,
+    /// Send to one validator.
+    Send {
+        /// The recipient.
+        to: ValidatorIndex,
+        /// The message.
+        message: Message,
+    },
+    /// Send to every other validator.
+    Broadcast(Message),
+    /// Ask peers for certificates or blocks.
+    Fetch(Request),
+    /// Arm a timer at an absolute time.
+    SetTimer {
+        /// The timer.
+        timer: Timer,
+        /// When, in the driver's milliseconds.
+        at_ms: u64,
+    },
+    /// Ask the application for a payload on top of this parent (answer: [`Input::Proposed`]).
+    Propose {
+        /// The view to propose in.
+        view: View,
+        /// The parent's view.
+        parent_view: View,
+        /// The parent's digest.
+        parent: Hash,
+        /// The height of the new block.
+        height: Height,
+    },
+    /// Ask the application to check a block (answer: [`Input::Verified`]).
+    Verify(Block),
+    /// A block is final, in height order without gaps. `certificate` finalizes this block or a
+    /// descendant of it.
+    Finalized {
+        /// The block.
+        block: Block,
+        /// The finalization that made it final.
+        certificate: Certificate,
+    },
+}
+
+/// Why an input was dropped. Every drop is counted, none is trusted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Rejection {
+    /// Bytes that do not decode canonically within the size limit, or a self-contradictory
+    /// message (a parent view not below the view, a block not matching its vote).
+    Malformed,
+    /// A signer or peer index outside the validator set.
+    UnknownSigner,
+    /// A vote whose signature does not verify.
+    BadSignature,
+    /// A certificate that does not verify (bitmap, quorum or signatures).
+    BadCertificate,
+    /// Another epoch.
+    WrongEpoch,
+    /// A view at or below the last finalized view.
+    OldView,
+    /// A view more than [`crate::types::VIEWS_AHEAD_MAX`] ahead.
+    FutureView,
+    /// A proposal from a validator that is not the view's leader.
+    NotLeader,
+    /// A second, different vote of one kind from one signer in one view (equivocation).
+    Conflicting,
+    /// A copy of something already held.
+    Duplicate,
+    /// A proposal that breaks the validity rule or that the application refused.
+    InvalidProposal,
+    /// A block nobody asked for.
+    Unwanted,
+    /// Two finalized chains that are not prefixes of one another (more than f faults).
+    Fork,
+}
+
+/// Counts of dropped inputs, by reason.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Drops by reason.
+    pub rejected: BTreeMap<Rejection, u64>,
+}
+
+impl Counters {
+    /// Drops for one reason.
+    pub fn get(&self, reason: Rejection) -> u64 {
+        self.rejected.get(&reason).copied().unwrap_or(0)
+    }
+}
+
+/// Where a proposal of the current view stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Status {
+    /// No proposal yet.
+    #[default]
+    None,
+    /// Waiting for certificates or the parent block.
+    Waiting,
+    /// Handed to the application.
+    Verifying,
+    /// Notarized by this node.
+    Verified,
+    /// Refused.
+    Invalid,
+}
+
+/// This node's own votes in one view.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Mine {
+    pub(crate) notarize: Option<SignedVote>,
+    pub(crate) nullify: Option<SignedVote>,
+    pub(crate) finalize: Option<SignedVote>,
+}
+
+/// Everything known about one view.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ViewState {
+    pub(crate) proposal: Option<Proposal>,
+    pub(crate) status: Status,
+    pub(crate) notarizes: BTreeMap<ValidatorIndex, SignedVote>,
+    pub(crate) nullifies: BTreeMap<ValidatorIndex, SignedVote>,
+    pub(crate) finalizes: BTreeMap<ValidatorIndex, SignedVote>,
+    pub(crate) notarization: Option<Certificate>,
+    pub(crate) nullification: Option<Certificate>,
+    pub(crate) finalization: Option<Certificate>,
+    pub(crate) mine: Mine,
+    /// The parent the application was asked to build on (leader only).
+    pub(crate) propose_parent: Option<(View, Hash, Height)>,
+    /// The certificate that moved this node into the view (rebroadcast with nullifies).
+    pub(crate) entry: Option<Certificate>,
+}
+
+impl ViewState {
+    /// The digest certified at this view (by a notarization or a finalization).
+    pub(crate) fn certified(&self) -> Option<Hash> {
+        self.finalization
+            .as_ref()
+            .or(self.notarization.as_ref())
+            .and_then(|c| c.vote.proposal().map(|p| p.digest))
+    }
+}
+
+/// The last block delivered as final.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tip {
+    /// Its view.
+    pub view: View,
+    /// Its height.
+    pub height: Height,
+    /// Its digest.
+    pub digest: Hash,
+}
+
+/// The Simplex state machine of one validator.
+#[derive(Debug)]
+pub struct Core {
+    pub(crate) cfg: Config,
+    pub(crate) now: u64,
+    pub(crate) view: View,
+    journaled_view: View,
+    pub(crate) floor: View,
+    pub(crate) views: BTreeMap<View, ViewState>,
+    pub(crate) blocks: BTreeMap<Hash, Block>,
+    pub(crate) finalized: Tip,
+    pub(crate) finalized_chain: VecDeque<Hash>,
+    pub(crate) best_finalization: Option<Certificate>,
+    pub(crate) wants: BTreeMap<Request, u64>,
+    pub(crate) counters: Counters,
+    journal_out: Vec<Record>,
+    rewrite: bool,
+    out: Vec<Output>,
+}
+
+impl Core {
+    /// Builds a node from its configuration, the last block its application holds as final
+    /// (`anchor`: genesis on a fresh node) and the records replayed from its vote journal.
+    pub fn new(cfg: Config, anchor: Block, journal: &[Record]) -> Result<Core, CoreError> {
+        let n = cfg.validators.len();
+        let key = cfg
+            .validators
+            .key(cfg.me)
+            .map_err(|_| CoreError::NotAValidator { me: cfg.me, n })?;
+        if key.account() != cfg.key.account() {
+            return Err(CoreError::WrongKey { me: cfg.me });
+        }
+        if anchor.epoch != cfg.epoch {
+            return Err(CoreError::AnchorEpoch {
+                expected: cfg.epoch,
+                actual: anchor.epoch,
+            });
+        }
+        let digest = anchor.digest();
+        let finalized = Tip {
+            view: anchor.view,
+            height: anchor.height,
+            digest,
+        };
+        let mut core = Core {
+            now: 0,
+            view: anchor.view.next(),
+            journaled_view: View(0),
+            floor: View(0),
+            views: BTreeMap::new(),
+            blocks: BTreeMap::new(),
+            finalized,
+            finalized_chain: VecDeque::from([digest]),
+            best_finalization: None,
+            wants: BTreeMap::new(),
+            counters: Counters::default(),
+            journal_out: Vec::new(),
+            rewrite: false,
+            out: Vec::new(),
+            cfg,
+        };
+        core.blocks.insert(digest, anchor);
+        core.recover(journal)?;
+        Ok(core)
+    }
+
+    fn recover(&mut self, journal: &[Record]) -> Result<(), CoreError> {
+        for record in journal {
+            match record {
+                Record::Entered(view) => {
+                    self.journaled_view = self.journaled_view.max(*view);
+                    self.view = self.view.max(*view);
+                }
+                Record::Floor(view) => self.floor = self.floor.max(*view),
+                Record::Vote(vote) => {
+                    let epoch = vote.vote.round().epoch;
+                    if vote.signer != self.cfg.me || epoch != self.cfg.epoch {
+                        return Err(CoreError::ForeignJournal {
+                            signer: vote.signer,
+                            epoch,
+                            me: self.cfg.me,
+                        });
+                    }
+                    let view = vote.vote.view();
+                    self.view = self.view.max(view);
+                    let mine = &mut self.views.entry(view).or_default().mine;
+                    match vote.vote {
+                        crate::types::Vote::Notarize(_) => mine.notarize = Some(*vote),
+                        crate::types::Vote::Nullify(_) => mine.nullify = Some(*vote),
+                        crate::types::Vote::Finalize(_) => mine.finalize = Some(*vote),
+                    }
+                }
+            }
+        }
+        // Votes at or below the anchor are settled; keep only what can still matter.
+        let keep_from = self.finalized.view;
+        self.views.retain(|v, _| *v >= keep_from);
+        Ok(())
+    }
+
+    /// Handles one input at time `now` (milliseconds) and returns what to do, in order.
+    pub fn handle(&mut self, now: u64, input: Input) -> Vec<Output> {
+        self.now = self.now.max(now);
+        match input {
+            Input::Start => self.on_start(),
+            Input::Message { from, bytes } => self.on_bytes(from, &bytes),
+            Input::Timeout(timer) => self.on_timeout(timer),
+            Input::Proposed { view, payload } => self.on_proposed(view, payload),
+            Input::Verified {
+                view,
+                digest,
+                valid,
+            } => self.on_verified(view, digest, valid),
+            Input::Certificate(certificate) => self.on_certificate(certificate),
+            Input::Blocks(blocks) => self.on_blocks(blocks),
+        }
+        self.progress();
+        self.finish_turn()
+    }
+
+    fn on_bytes(&mut self, from: ValidatorIndex, bytes: &[u8]) {
+        if usize::from(from) >= self.cfg.validators.len() {
+            self.reject(Rejection::UnknownSigner);
+            return;
+        }
+        let message = match Message::decode(bytes) {
+            Ok(message) => message,
+            Err(_) => {
+                self.reject(Rejection::Malformed);
+                return;
+            }
+        };
+        match message {
+            Message::Propose { block, vote } => self.on_propose(block, vote),
+            Message::Vote(vote) => self.on_vote(from, vote),
+            Message::Certificate(certificate) => self.on_certificate(certificate),
+            Message::Request(request) => self.on_request(from, request),
+            Message::Blocks(blocks) => self.on_blocks(blocks),
+        }
+    }
+
+    fn on_start(&mut self) {
+        let view = self.view;
+        self.arm_view_timers(view);
+        let mut resend = Vec::new();
+        for (v, state) in self.views.range(self.floor..) {
+            let mine = &state.mine;
+            resend.extend(
+                mine.notarize
+                    .iter()
+                    .chain(&mine.nullify)
+                    .chain(&mine.finalize),
+            );
+            if *v == view && mine.nullify.is_some() {
+                self.out.push(Output::SetTimer {
+                    timer: Timer {
+                        view,
+                        kind: TimerKind::Retry,
+                    },
+                    at_ms: self.now + self.cfg.timeouts.retry_ms,
+                });
+            }
+        }
+        for vote in resend {
+            self.out.push(Output::Broadcast(Message::Vote(vote)));
+        }
+    }
+
+    fn progress(&mut self) {
+        self.advance_finalized();
+        if self.cfg.validators.leader(self.view) == self.cfg.me {
+            self.try_propose();
+        }
+        self.try_verify();
+    }
+
+    fn finish_turn(&mut self) -> Vec<Output> {
+        let mut outputs = Vec::with_capacity(self.out.len() + self.journal_out.len() + 2);
+        if self.view > self.journaled_view {
+            self.journal_out.push(Record::Entered(self.view));
+            self.journaled_view = self.view;
+        }
+        if self.rewrite {
+            self.rewrite = false;
+            self.journal_out.clear();
+            outputs.push(Output::JournalRewrite(self.retained_records()));
+            outputs.push(Output::JournalSync);
+        } else if !self.journal_out.is_empty() {
+            outputs.extend(self.journal_out.drain(..).map(Output::JournalAppend));
+            outputs.push(Output::JournalSync);
+        }
+        outputs.append(&mut self.out);
+        outputs
+    }
+
+    /// The journal after pruning: the floor, the entered view, and every own vote at or above
+    /// the floor.
+    fn retained_records(&self) -> Vec<Record> {
+        let mut records = vec![Record::Floor(self.floor), Record::Entered(self.view)];
+        for state in self.views.range(self.floor..).map(|(_, s)| s) {
+            let mine = &state.mine;
+            for vote in mine
+                .notarize
+                .iter()
+                .chain(&mine.nullify)
+                .chain(&mine.finalize)
+            {
+                records.push(Record::Vote(*vote));
+            }
+        }
+        records
+    }
+
+    pub(crate) fn reject(&mut self, reason: Rejection) {
+        *self.counters.rejected.entry(reason).or_insert(0) += 1;
+    }
+
+    pub(crate) fn broadcast(&mut self, message: Message) {
+        self.out.push(Output::Broadcast(message));
+    }
+
+    pub(crate) fn send(&mut self, to: ValidatorIndex, message: Message) {
+        self.out.push(Output::Send { to, message });
+    }
+
+    pub(crate) fn emit(&mut self, output: Output) {
+        self.out.push(output);
+    }
+
+    pub(crate) fn journal(&mut self, record: Record) {
+        self.journal_out.push(record);
+    }
+
+    pub(crate) fn request_rewrite(&mut self) {
+        self.rewrite = true;
+    }
+
+    /// Asks peers for `request` unless it was asked within `fetch_retry_ms`.
+    pub(crate) fn want(&mut self, request: Request) {
+        let now = self.now;
+        let retry = self.cfg.timeouts.fetch_retry_ms;
+        match self.wants.get(&request) {
+            Some(at) if now < at.saturating_add(retry) => return,
+            Some(_) => {}
+            None if self.wants.len() >= WANTS_MAX => return,
+            None => {}
+        }
+        self.wants.insert(request, now);
+        self.out.push(Output::Fetch(request));
+    }
+
+    // ----- read-only accessors -----
+
+    /// The highest view entered.
+    pub fn view(&self) -> View {
+        self.view
+    }
+
+    /// The last block delivered as final.
+    pub fn finalized(&self) -> Tip {
+        self.finalized
+    }
+
+    /// Never signs a vote below this view (journal floor after pruning).
+    pub fn floor(&self) -> View {
+        self.floor
+    }
+
+    /// Drop counters.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// This node's index.
+    pub fn me(&self) -> ValidatorIndex {
+        self.cfg.me
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// Number of views with state held in memory.
+    pub fn views_held(&self) -> usize {
+        self.views.len()
+    }
+}

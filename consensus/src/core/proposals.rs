@@ -1,0 +1,285 @@
+//! Proposing, checking proposals against the validity rule, and notarizing.
+
+use super::{Canary, Core, Output, PARENT_GAP_MAX, Rejection, Status};
+use crate::types::{
+    BLOCK_PAYLOAD_BYTES_MAX, Block, Message, Proposal, Request, SignedVote, View, Vote,
+};
+use volt_proto::{Hash, Height};
+
+/// The outcome of the validity rule for one proposal.
+enum Check {
+    Valid,
+    /// Certificates or the parent block are missing (fetches were issued).
+    Missing,
+    Invalid,
+}
+
+impl Core {
+    pub(super) fn on_propose(&mut self, block: Block, vote: SignedVote) {
+        let Vote::Notarize(p) = vote.vote else {
+            return self.reject(Rejection::Malformed);
+        };
+        if block.payload.len() > BLOCK_PAYLOAD_BYTES_MAX || block.proposal() != p {
+            return self.reject(Rejection::Malformed);
+        }
+        if vote.signer != self.cfg.validators.leader(p.view) {
+            return self.reject(Rejection::NotLeader);
+        }
+        let fresh = match self.admit_vote(&vote) {
+            Ok(fresh) => fresh,
+            Err(Rejection::Conflicting) => {
+                // The leader equivocated; its first proposal stands.
+                self.reject(Rejection::Conflicting);
+                self.maybe_canary_second_proposal(p, block);
+                return;
+            }
+            Err(reason) => return self.reject(reason),
+        };
+        let state = self.views.entry(p.view).or_default();
+        if state.proposal.is_none() {
+            state.proposal = Some(p);
+            state.status = Status::Waiting;
+            self.blocks.insert(p.digest, block);
+        }
+        if fresh {
+            self.add_vote(vote);
+        } else {
+            self.reject(Rejection::Duplicate);
+        }
+    }
+
+    /// BROKEN ON PURPOSE under [`Canary::NotarizeTwice`]: adopt a second proposal of the view so
+    /// it gets notarized too. Proves the simulator's checker catches double notarization.
+    fn maybe_canary_second_proposal(&mut self, p: Proposal, block: Block) {
+        if self.cfg.canary != Canary::NotarizeTwice || p.view != self.view {
+            return;
+        }
+        let state = self.views.entry(p.view).or_default();
+        if state.proposal != Some(p) && state.mine.nullify.is_none() {
+            state.proposal = Some(p);
+            state.status = Status::Waiting;
+            state.mine.notarize = None;
+            self.blocks.insert(p.digest, block);
+        }
+    }
+
+    /// Runs the validity rule on the current view's proposal; hands a valid one to the
+    /// application and nullifies an invalid one.
+    pub(super) fn try_verify(&mut self) {
+        let view = self.view;
+        let Some(state) = self.views.get(&view) else {
+            return;
+        };
+        if state.status != Status::Waiting
+            || state.mine.notarize.is_some()
+            || state.mine.nullify.is_some()
+        {
+            return;
+        }
+        let Some(p) = state.proposal else { return };
+        let Some(block) = self.blocks.get(&p.digest).cloned() else {
+            return;
+        };
+        match self.check(&p, &block) {
+            Check::Valid => {
+                if let Some(state) = self.views.get_mut(&view) {
+                    state.status = Status::Verifying;
+                }
+                self.emit(Output::Verify(block));
+            }
+            Check::Missing => {}
+            Check::Invalid => {
+                if let Some(state) = self.views.get_mut(&view) {
+                    state.status = Status::Invalid;
+                }
+                self.reject(Rejection::InvalidProposal);
+                self.nullify(view);
+            }
+        }
+    }
+
+    /// The validity rule: the parent is the last finalized block or notarized (or finalized) at
+    /// its view with this digest, every view strictly between is nullified, and the height is
+    /// the parent's plus one.
+    fn check(&mut self, p: &Proposal, block: &Block) -> Check {
+        if p.parent_view >= p.view
+            || p.parent_view < self.finalized.view
+            || p.view.0 - p.parent_view.0 > PARENT_GAP_MAX
+        {
+            return Check::Invalid;
+        }
+        let mut missing = false;
+        for w in p.parent_view.0 + 1..p.view.0 {
+            let nullified = self
+                .views
+                .get(&View(w))
+                .is_some_and(|s| s.nullification.is_some());
+            if !nullified {
+                self.want(Request::Certificates(View(w)));
+                missing = true;
+            }
+        }
+        let parent_height = if p.parent_view == self.finalized.view {
+            if block.parent != self.finalized.digest {
+                return Check::Invalid;
+            }
+            Some(self.finalized.height)
+        } else {
+            match self.views.get(&p.parent_view).and_then(|s| s.certified()) {
+                Some(digest) if digest != block.parent => return Check::Invalid,
+                Some(digest) => match self.blocks.get(&digest) {
+                    Some(parent) => Some(parent.height),
+                    None => {
+                        self.want(Request::Block(digest));
+                        None
+                    }
+                },
+                None => {
+                    self.want(Request::Certificates(p.parent_view));
+                    None
+                }
+            }
+        };
+        let Some(parent_height) = parent_height else {
+            return Check::Missing;
+        };
+        if parent_height.checked_next() != Some(block.height) {
+            return Check::Invalid;
+        }
+        if missing {
+            Check::Missing
+        } else {
+            Check::Valid
+        }
+    }
+
+    pub(super) fn on_verified(&mut self, view: View, digest: Hash, valid: bool) {
+        if view != self.view {
+            return;
+        }
+        let Some(state) = self.views.get_mut(&view) else {
+            return;
+        };
+        let Some(p) = state.proposal else { return };
+        if p.digest != digest || state.status != Status::Verifying {
+            return;
+        }
+        if valid {
+            state.status = Status::Verified;
+            self.notarize(p);
+        } else {
+            state.status = Status::Invalid;
+            self.reject(Rejection::InvalidProposal);
+            self.nullify(view);
+        }
+    }
+
+    fn notarize(&mut self, p: Proposal) {
+        if p.view != self.view || p.view < self.floor {
+            return;
+        }
+        let mine = &self.views.entry(p.view).or_default().mine;
+        if mine.notarize.is_some() || mine.nullify.is_some() {
+            return;
+        }
+        let vote = self.sign(Vote::Notarize(p));
+        self.broadcast(Message::Vote(vote));
+        self.add_vote(vote);
+    }
+
+    /// Chooses the parent for the leader's proposal: walk down from the previous view through
+    /// nullified views to a certified one (or the last finalized block).
+    fn select_parent(&mut self, view: View) -> Option<(View, Hash, Height)> {
+        let mut w = View(view.0.checked_sub(1)?);
+        for _ in 0..PARENT_GAP_MAX {
+            if w <= self.finalized.view {
+                return Some((
+                    self.finalized.view,
+                    self.finalized.digest,
+                    self.finalized.height,
+                ));
+            }
+            let state = self.views.get(&w);
+            if let Some(digest) = state.and_then(|s| s.certified()) {
+                return match self.blocks.get(&digest) {
+                    Some(parent) => Some((w, digest, parent.height)),
+                    None => {
+                        self.want(Request::Block(digest));
+                        None
+                    }
+                };
+            }
+            if state.is_none_or(|s| s.nullification.is_none()) {
+                self.want(Request::Certificates(w));
+                return None;
+            }
+            w = View(w.0 - 1);
+        }
+        None
+    }
+
+    /// As leader of the current view, asks the application for a payload once.
+    pub(super) fn try_propose(&mut self) {
+        let view = self.view;
+        if view < self.floor {
+            return;
+        }
+        let state = self.views.entry(view).or_default();
+        if state.propose_parent.is_some()
+            || state.proposal.is_some()
+            || state.mine.notarize.is_some()
+            || state.mine.nullify.is_some()
+        {
+            return;
+        }
+        let Some((parent_view, parent, height)) = self.select_parent(view) else {
+            return;
+        };
+        let Some(next) = height.checked_next() else {
+            return;
+        };
+        self.views.entry(view).or_default().propose_parent = Some((parent_view, parent, height));
+        self.emit(Output::Propose {
+            view,
+            parent_view,
+            parent,
+            height: next,
+        });
+    }
+
+    pub(super) fn on_proposed(&mut self, view: View, payload: Vec<u8>) {
+        if view != self.view || payload.len() > BLOCK_PAYLOAD_BYTES_MAX {
+            return;
+        }
+        let Some(state) = self.views.get(&view) else {
+            return;
+        };
+        let Some((parent_view, parent, height)) = state.propose_parent else {
+            return;
+        };
+        if state.proposal.is_some() || state.mine.notarize.is_some() || state.mine.nullify.is_some()
+        {
+            return;
+        }
+        let Some(height) = height.checked_next() else {
+            return;
+        };
+        let block = Block {
+            epoch: self.cfg.epoch,
+            view,
+            height,
+            parent_view,
+            parent,
+            payload,
+        };
+        let p = block.proposal();
+        if let Some(state) = self.views.get_mut(&view) {
+            state.proposal = Some(p);
+            state.status = Status::Verified;
+        }
+        self.blocks.insert(p.digest, block.clone());
+        let vote = self.sign(Vote::Notarize(p));
+        self.broadcast(Message::Propose { block, vote });
+        self.add_vote(vote);
+    }
+}

@@ -1,0 +1,85 @@
+//! An in-memory journal disk with the faults a real one has: unsynced bytes are lost or torn at a
+//! crash. Used by the simulator and the journal tests.
+
+use super::JournalStorage;
+
+/// Memory storage: `durable` survives a crash, `pending` (appended, not yet synced) does not.
+#[derive(Clone, Debug, Default)]
+pub struct MemoryStorage {
+    durable: Vec<u8>,
+    pending: Vec<u8>,
+    syncs: u64,
+}
+
+impl MemoryStorage {
+    /// An empty disk.
+    pub fn new() -> MemoryStorage {
+        MemoryStorage::default()
+    }
+
+    /// A disk holding `bytes` durably (for corruption tests).
+    pub fn with_bytes(bytes: Vec<u8>) -> MemoryStorage {
+        MemoryStorage {
+            durable: bytes,
+            pending: Vec::new(),
+            syncs: 0,
+        }
+    }
+
+    /// Simulates a power loss: of the unsynced bytes only the first `keep` survive (a torn
+    /// write when `0 < keep < pending`); `keep` is clamped.
+    pub fn crash(&mut self, keep: usize) {
+        let keep = keep.min(self.pending.len());
+        self.durable.extend_from_slice(&self.pending[..keep]);
+        self.pending.clear();
+    }
+
+    /// Unsynced bytes.
+    pub fn pending_len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Durable bytes.
+    pub fn durable(&self) -> &[u8] {
+        &self.durable
+    }
+
+    /// Number of syncs performed.
+    pub fn syncs(&self) -> u64 {
+        self.syncs
+    }
+}
+
+impl JournalStorage for MemoryStorage {
+    fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.pending.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn sync(&mut self) -> std::io::Result<()> {
+        self.durable.append(&mut self.pending);
+        self.syncs += 1;
+        Ok(())
+    }
+
+    fn read_all(&mut self) -> std::io::Result<Vec<u8>> {
+        let mut all = self.durable.clone();
+        all.extend_from_slice(&self.pending);
+        Ok(all)
+    }
+
+    fn truncate(&mut self, len: u64) -> std::io::Result<()> {
+        let mut all = self.read_all()?;
+        all.truncate(usize::try_from(len).unwrap_or(usize::MAX));
+        self.durable = all;
+        self.pending.clear();
+        Ok(())
+    }
+
+    fn replace(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.durable = bytes.to_vec();
+        self.pending.clear();
+        self.syncs += 1;
+        Ok(())
+    }
+}
