@@ -3,6 +3,9 @@
 //! `VOLT_SIM_SEEDS=<count>` sets how many seeds the four chunk tests share (default 512);
 //! `VOLT_SIM_SEED=<seed>` replays one seed with `replay_seed`.
 
+// Test helpers panic on purpose: a failed set-up is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use volt_consensus::core::Canary;
 use volt_consensus::sim::{self, Mix, Report, Scenario};
 

@@ -111,8 +111,8 @@ impl Scenario {
             seed,
             n,
             mix,
-            fault_ms: 2_500,
-            run_ms: 5_000,
+            fault_ms: 1_500,
+            run_ms: 3_000,
             latency_ms: (5, 40),
             jitter_ms_max: 20,
             timeouts: Timeouts {
@@ -548,6 +548,10 @@ impl Sim {
         } else {
             None
         };
+        if !persistence_order_holds(&outputs) {
+            let text = format!("node {slot} would send before syncing its journal");
+            self.checker.fail(text);
+        }
         for (i, output) in outputs.into_iter().enumerate() {
             if cut == Some(i) {
                 return self.crash(slot);
@@ -839,6 +843,22 @@ impl Node {
             recovered_at: None,
         }
     }
+}
+
+/// True when no message leaves before the turn's journal writes are synced.
+pub fn persistence_order_holds(outputs: &[Output]) -> bool {
+    let mut unsynced = false;
+    for output in outputs {
+        match output {
+            Output::JournalAppend(_) | Output::JournalRewrite(_) => unsynced = true,
+            Output::JournalSync => unsynced = false,
+            Output::Send { .. } | Output::Broadcast(_) | Output::Fetch(_) if unsynced => {
+                return false;
+            }
+            _ => {}
+        }
+    }
+    !unsynced
 }
 
 /// Runs one scenario.

@@ -1,0 +1,744 @@
+//! One test per rule of the core and per rejected message kind, driven through `handle`.
+
+// Test helpers panic on purpose: a failed set-up is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use volt_consensus::core::{Config, Core, Input, Output, Rejection, Timeouts, Timer, TimerKind};
+use volt_consensus::journal::Record;
+use volt_consensus::sim::persistence_order_holds;
+use volt_consensus::types::{
+    Block, Certificate, Epoch, Message, Proposal, Request, Round, SignedVote, ValidatorIndex, View,
+    Vote,
+};
+use volt_consensus::validators::{ValidatorSet, sign_vote};
+use volt_proto::sig::Keypair;
+use volt_proto::{ChainId, Hash, Height};
+
+/// Node under test: validator 2 of 4 (leader of views 2 and 6). Leader of view 1 is 1.
+const ME: ValidatorIndex = 2;
+
+struct H {
+    keys: Vec<Keypair>,
+    set: ValidatorSet,
+    chain: ChainId,
+    genesis: Block,
+}
+
+impl H {
+    fn new(n: usize) -> H {
+        let keys: Vec<Keypair> = (0..n)
+            .map(|i| Keypair::for_testing(&format!("core-test-{i}")))
+            .collect();
+        H {
+            set: ValidatorSet::from_keypairs(&keys).unwrap(),
+            keys,
+            chain: ChainId::new("core-test").unwrap(),
+            genesis: Block::genesis(Epoch(0), b"genesis".to_vec()),
+        }
+    }
+
+    fn config(&self, me: ValidatorIndex) -> Config {
+        Config {
+            chain_id: self.chain.clone(),
+            epoch: Epoch(0),
+            validators: self.set.clone(),
+            me,
+            key: self.keys[usize::from(me)].clone(),
+            timeouts: Timeouts::default(),
+            canary: Default::default(),
+        }
+    }
+
+    /// A started node.
+    fn core(&self, me: ValidatorIndex) -> Core {
+        let mut core = Core::new(self.config(me), self.genesis.clone(), &[]).unwrap();
+        core.handle(0, Input::Start);
+        core
+    }
+
+    fn vote(&self, signer: ValidatorIndex, vote: Vote) -> SignedVote {
+        sign_vote(&self.keys[usize::from(signer)], &self.chain, signer, vote)
+    }
+
+    fn block(&self, view: u64, parent: &Block, payload: &[u8]) -> Block {
+        Block {
+            epoch: Epoch(0),
+            view: View(view),
+            height: Height(parent.height.0 + 1),
+            parent_view: parent.view,
+            parent: parent.digest(),
+            payload: payload.to_vec(),
+        }
+    }
+
+    fn propose(&self, block: &Block) -> Message {
+        let leader = self.set.leader(block.view);
+        Message::Propose {
+            block: block.clone(),
+            vote: self.vote(leader, Vote::Notarize(block.proposal())),
+        }
+    }
+
+    fn cert(&self, vote: Vote, signers: &[ValidatorIndex]) -> Certificate {
+        let sigs: Vec<_> = signers
+            .iter()
+            .map(|s| (*s, self.vote(*s, vote).signature))
+            .collect();
+        Certificate::from_votes(vote, self.set.len(), &sigs)
+    }
+}
+
+fn nullify(view: u64) -> Vote {
+    Vote::Nullify(Round {
+        epoch: Epoch(0),
+        view: View(view),
+    })
+}
+
+fn msg(from: ValidatorIndex, message: &Message) -> Input {
+    Input::Message {
+        from,
+        bytes: message.encode(),
+    }
+}
+
+fn sent(outputs: &[Output]) -> Vec<Message> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::Broadcast(m) | Output::Send { message: m, .. } => Some(m.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn own_votes(outputs: &[Output]) -> Vec<Vote> {
+    sent(outputs)
+        .into_iter()
+        .filter_map(|m| match m {
+            Message::Vote(v) | Message::Propose { vote: v, .. } if v.signer == ME => Some(v.vote),
+            _ => None,
+        })
+        .collect()
+}
+
+fn journal(outputs: &[Output]) -> Vec<Record> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::JournalAppend(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Delivers a valid proposal of view 1 and the app's approval; returns the block and outputs.
+fn notarize_view_1(h: &H, core: &mut Core) -> (Block, Vec<Output>) {
+    let block = h.block(1, &h.genesis, b"one");
+    let out = core.handle(10, msg(1, &h.propose(&block)));
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, Output::Verify(b) if *b == block))
+    );
+    let out = core.handle(
+        11,
+        Input::Verified {
+            view: View(1),
+            digest: block.digest(),
+            valid: true,
+        },
+    );
+    (block, out)
+}
+
+#[test]
+fn quorum_and_leader_rotation() {
+    // Proves quorum = 2f+1 for n = 3f+1 and round-robin leaders.
+    assert_eq!(H::new(4).set.quorum(), 3);
+    assert_eq!(H::new(7).set.quorum(), 5);
+    let set = &H::new(4).set;
+    assert_eq!(
+        (1..=5).map(|v| set.leader(View(v))).collect::<Vec<_>>(),
+        [1, 2, 3, 0, 1]
+    );
+}
+
+#[test]
+fn start_arms_both_view_timers() {
+    // Proves entering a view sets the leader (2Δ) and advance (3Δ) timers.
+    let h = H::new(4);
+    let mut core = Core::new(h.config(ME), h.genesis.clone(), &[]).unwrap();
+    let out = core.handle(100, Input::Start);
+    let t = Timeouts::default();
+    for (kind, after) in [
+        (TimerKind::Leader, t.leader_ms),
+        (TimerKind::Advance, t.advance_ms),
+    ] {
+        assert!(
+            out.iter()
+                .any(|o| matches!(o, Output::SetTimer { timer, at_ms }
+            if *timer == Timer { view: View(1), kind } && *at_ms == 100 + after))
+        );
+    }
+}
+
+#[test]
+fn leader_proposes_on_the_certified_parent_and_journals_first() {
+    // Proves the leader asks the app for a payload on the right parent, and its proposal
+    // leaves only after the vote is journaled and synced.
+    let h = H::new(4);
+    let mut core = Core::new(h.config(1), h.genesis.clone(), &[]).unwrap();
+    let out = core.handle(0, Input::Start);
+    let ask = out.iter().find_map(|o| match o {
+        Output::Propose {
+            view,
+            parent_view,
+            parent,
+            height,
+        } => Some((*view, *parent_view, *parent, *height)),
+        _ => None,
+    });
+    assert_eq!(ask, Some((View(1), View(0), h.genesis.digest(), Height(1))));
+    let out = core.handle(
+        1,
+        Input::Proposed {
+            view: View(1),
+            payload: b"p".to_vec(),
+        },
+    );
+    assert!(persistence_order_holds(&out));
+    assert!(matches!(sent(&out)[..], [Message::Propose { .. }]));
+    assert!(matches!(journal(&out)[..], [Record::Vote(_)]));
+}
+
+#[test]
+fn replica_notarizes_a_valid_proposal_after_the_app_agrees() {
+    // Proves the first valid proposal is notarized, journaled, synced, then broadcast.
+    let h = H::new(4);
+    let mut core = h.core(ME);
+    let (block, out) = notarize_view_1(&h, &mut core);
+    assert_eq!(own_votes(&out), [Vote::Notarize(block.proposal())]);
+    assert!(persistence_order_holds(&out));
+    assert!(matches!(out.first(), Some(Output::JournalAppend(_))));
+}
+
+#[test]
+fn app_refusal_nullifies_the_view() {
+    // Proves an invalid payload gets a nullify, not a notarize.
+    let h = H::new(4);
+    let mut core = h.core(ME);
+    let block = h.block(1, &h.genesis, b"bad");
+    core.handle(10, msg(1, &h.propose(&block)));
+    let out = core.handle(
+        11,
+        Input::Verified {
+            view: View(1),
+            digest: block.digest(),
+            valid: false,
+        },
+    );
+    assert_eq!(own_votes(&out), [nullify(1)]);
+    assert_eq!(core.counters().get(Rejection::InvalidProposal), 1);
+}
+
+#[test]
+fn leader_timeout_nullifies_and_retry_rebroadcasts() {
+    // Proves a view without a proposal is nullified at the leader timeout, and the nullify is
+    // rebroadcast on retry together with the entry certificate.
+    let h = H::new(4);
+    let mut core = h.core(ME);
+    let timer = Timer {
+        view: View(1),
+        kind: TimerKind::Leader,
+    };
+    let out = core.handle(1000, Input::Timeout(timer));
+    assert_eq!(own_votes(&out), [nullify(1)]);
+    let retry = Timer {
+        view: View(1),
+        kind: TimerKind::Retry,
+    };
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, Output::SetTimer { timer, .. } if *timer == retry))
+    );
+    let out = core.handle(2000, Input::Timeout(retry));
+    assert_eq!(own_votes(&out), [nullify(1)]);
+    assert!(journal(&out).is_empty(), "a rebroadcast is not a new vote");
+}
+
+#[test]
+fn notarized_replica_waits_for_the_advance_timeout() {
+    // Proves the leader timer does not nullify a view this node notarized; the advance one does.
+    let h = H::new(4);
+    let mut core = h.core(ME);
+    notarize_view_1(&h, &mut core);
+    let leader = Timer {
+        view: View(1),
+        kind: TimerKind::Leader,
+    };
+    assert!(own_votes(&core.handle(1000, Input::Timeout(leader))).is_empty());
+    let advance = Timer {
+        view: View(1),
+        kind: TimerKind::Advance,
+    };
+    assert_eq!(
+        own_votes(&core.handle(1500, Input::Timeout(advance))),
+        [nullify(1)]
+    );
+}
+
+#[test]
+fn notarization_moves_on_and_finalizes() {
+    // Proves 2f+1 notarizes form a notarization: the node broadcasts it, sends Finalize, and
+    // enters the next view.
+    let h = H::new(4);
+    let mut core = h.core(ME);
+    let (block, _) = notarize_view_1(&h, &mut core);
+    let vote = h.vote(3, Vote::Notarize(block.proposal()));
+    let out = core.handle(20, msg(3, &Message::Vote(vote)));
+    assert_eq!(core.view(), View(2));
+    assert!(
+        sent(&out)
+            .iter()
+            .any(|m| matches!(m, Message::Certificate(c)
+        if c.vote == Vote::Notarize(block.proposal())))
+    );
+    assert_eq!(own_votes(&out), [Vote::Finalize(block.proposal())]);
+    assert!(journal(&out).contains(&Record::Entered(View(2))));
+}
+
+#[test]
+fn no_finalize_after_nullify() {
+    // Proves a node that nullified a view never finalizes it, even when it is notarized.
+    let h = H::new(4);
+    let mut core = h.core(ME);
+    let block = h.block(1, &h.genesis, b"one");
+    core.handle(
+        1000,
+        Input::Timeout(Timer {
+            view: View(1),
+            kind: TimerKind::Leader,
+        }),
+    );
+    let cert = h.cert(Vote::Notarize(block.proposal()), &[0, 1, 3]);
+    let out = core.handle(1100, msg(0, &Message::Certificate(cert)));
+    assert_eq!(core.view(), View(2));
+    assert!(own_votes(&out).is_empty());
+}
+
+#[test]
+fn nullification_moves_on_without_finalize() {
+    // Proves a nullification enters the next view and sends no finalize.
+    let h = H::new(4);
+    let mut core = h.core(ME);
+    let out = core.handle(
+        5,
+        msg(0, &Message::Certificate(h.cert(nullify(1), &[0, 1, 3]))),
+    );
+    assert_eq!(core.view(), View(2));
+    assert!(own_votes(&out).is_empty());
+}
+
+#[test]
+fn finalization_delivers_the_block_and_its_ancestors_in_order() {
+    // Proves a finalization of view 2 delivers heights 1 and 2, in order.
+    let h = H::new(4);
+    let mut core = h.core(3);
+    let b1 = h.block(1, &h.genesis, b"one");
+    let b2 = h.block(2, &b1, b"two");
+    core.handle(1, msg(1, &h.propose(&b1)));
+    core.handle(2, msg(2, &h.propose(&b2)));
+    let cert = h.cert(Vote::Notarize(b1.proposal()), &[0, 1, 2]);
+    core.handle(3, msg(0, &Message::Certificate(cert)));
+    let cert = h.cert(Vote::Finalize(b2.proposal()), &[0, 1, 2]);
+    let out = core.handle(4, msg(0, &Message::Certificate(cert)));
+    let delivered: Vec<Block> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Finalized { block, .. } => Some(block.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(delivered, [b1, b2]);
+    assert_eq!(core.finalized().height, Height(2));
+}
+
+#[test]
+fn missing_block_is_fetched_then_delivered() {
+    // Proves a finalized digest without its block triggers a fetch, and the answer finalizes.
+    let h = H::new(4);
+    let mut core = h.core(ME);
+    let b1 = h.block(1, &h.genesis, b"one");
+    let cert = h.cert(Vote::Finalize(b1.proposal()), &[0, 1, 3]);
+    let out = core.handle(1, msg(0, &Message::Certificate(cert)));
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, Output::Fetch(Request::Block(d)) if *d == b1.digest()))
+    );
+    let out = core.handle(2, msg(0, &Message::Blocks(vec![b1.clone()])));
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, Output::Finalized { block, .. } if *block == b1))
+    );
+}
+
+#[test]
+fn fast_forward_on_a_far_higher_certificate() {
+    // Proves any valid higher-view certificate moves the node past that view.
+    let h = H::new(4);
+    let mut core = h.core(ME);
+    core.handle(
+        5,
+        msg(0, &Message::Certificate(h.cert(nullify(500), &[0, 1, 3]))),
+    );
+    assert_eq!(core.view(), View(501));
+}
+
+#[test]
+fn proposal_over_nullified_views_is_valid() {
+    // Proves the validity rule accepts a parent several views back when every skipped view is
+    // nullified (and the node fast-forwards over them).
+    let h = H::new(4);
+    let mut core = h.core(0);
+    core.handle(
+        1,
+        msg(1, &Message::Certificate(h.cert(nullify(2), &[1, 2, 3]))),
+    );
+    assert_eq!(core.view(), View(3));
+    let b3 = h.block(3, &h.genesis, b"three");
+    let out = core.handle(2, msg(3, &h.propose(&b3)));
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, Output::Fetch(Request::Certificates(View(1)))))
+    );
+    assert!(!out.iter().any(|o| matches!(o, Output::Verify(_))));
+    let out = core.handle(
+        3,
+        msg(1, &Message::Certificate(h.cert(nullify(1), &[1, 2, 3]))),
+    );
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, Output::Verify(b) if *b == b3))
+    );
+}
+
+#[test]
+fn proposal_with_a_missing_nullification_fetches_it() {
+    // Proves a proposal whose skipped view lacks a nullification is held and the certificate
+    // is requested.
+    let h = H::new(4);
+    let mut core = h.core(0);
+    // Enter view 3 through a notarization of view 2 whose block skipped view 1.
+    let b2 = h.block(2, &h.genesis, b"two");
+    core.handle(
+        1,
+        msg(
+            1,
+            &Message::Certificate(h.cert(Vote::Notarize(b2.proposal()), &[1, 2, 3])),
+        ),
+    );
+    assert_eq!(core.view(), View(3));
+    let b3 = h.block(3, &h.genesis, b"three-on-genesis");
+    let out = core.handle(2, msg(3, &h.propose(&b3)));
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, Output::Fetch(Request::Certificates(View(1)))))
+    );
+    assert!(!out.iter().any(|o| matches!(o, Output::Verify(_))));
+}
+
+#[test]
+fn proposal_with_a_wrong_height_or_parent_is_nullified() {
+    // Proves a proposal whose height is not parent + 1 is invalid and nullified at once.
+    let h = H::new(4);
+    let mut core = h.core(ME);
+    let mut block = h.block(1, &h.genesis, b"one");
+    block.height = Height(5);
+    let out = core.handle(1, msg(1, &h.propose(&block)));
+    assert_eq!(own_votes(&out), [nullify(1)]);
+    assert_eq!(core.counters().get(Rejection::InvalidProposal), 1);
+
+    let mut core = h.core(ME);
+    let mut block = h.block(1, &h.genesis, b"one");
+    block.parent = Hash::of(b"elsewhere");
+    let out = core.handle(1, msg(1, &h.propose(&block)));
+    assert_eq!(own_votes(&out), [nullify(1)]);
+}
+
+#[test]
+fn only_the_first_proposal_of_a_view_counts() {
+    // Proves an equivocating leader's second block is dropped and never notarized.
+    let h = H::new(4);
+    let mut core = h.core(ME);
+    let (_, _) = notarize_view_1(&h, &mut core);
+    let other = h.block(1, &h.genesis, b"other");
+    let out = core.handle(20, msg(1, &h.propose(&other)));
+    assert!(own_votes(&out).is_empty());
+    assert_eq!(core.counters().get(Rejection::Conflicting), 1);
+}
+
+#[test]
+fn restarted_node_resends_its_vote_and_never_signs_a_conflicting_one() {
+    // Proves a node restarted from its journal re-sends its journaled notarize, refuses a
+    // different proposal in that view, and never nullifies a view it finalized.
+    let h = H::new(4);
+    let mut core = h.core(ME);
+    let mut records = journal(&core.handle(0, Input::Start));
+    let (block, out) = notarize_view_1(&h, &mut core);
+    records.extend(journal(&out));
+    drop(core);
+
+    let mut core = Core::new(h.config(ME), h.genesis.clone(), &records).unwrap();
+    let out = core.handle(100, Input::Start);
+    assert_eq!(own_votes(&out), [Vote::Notarize(block.proposal())]);
+    let other = h.block(1, &h.genesis, b"other");
+    let out = core.handle(101, msg(1, &h.propose(&other)));
+    let out2 = core.handle(
+        102,
+        Input::Verified {
+            view: View(1),
+            digest: other.digest(),
+            valid: true,
+        },
+    );
+    assert!(own_votes(&out).is_empty() && own_votes(&out2).is_empty());
+
+    // Finalize view 1, restart, and fire the old view's timers: no nullify.
+    let cert = h.cert(Vote::Notarize(block.proposal()), &[0, 1, 3]);
+    let out = core.handle(103, msg(0, &Message::Certificate(cert)));
+    assert_eq!(own_votes(&out), [Vote::Finalize(block.proposal())]);
+    records.extend(journal(&out));
+    let mut core = Core::new(h.config(ME), h.genesis.clone(), &records).unwrap();
+    assert_eq!(core.view(), View(2));
+    core.handle(200, Input::Start);
+    let timer = Timer {
+        view: View(1),
+        kind: TimerKind::Advance,
+    };
+    assert!(own_votes(&core.handle(300, Input::Timeout(timer))).is_empty());
+}
+
+#[test]
+fn journal_of_another_node_is_refused() {
+    // Proves a node will not start from a journal holding someone else's votes.
+    let h = H::new(4);
+    let foreign = Record::Vote(h.vote(1, nullify(1)));
+    assert!(Core::new(h.config(ME), h.genesis.clone(), &[foreign]).is_err());
+}
+
+#[test]
+fn requests_are_served_and_stuck_peers_are_helped() {
+    // Proves certificate and block requests are answered, and a peer nullifying an old view
+    // gets the certificate that ends it.
+    let h = H::new(4);
+    let mut core = h.core(ME);
+    let (block, _) = notarize_view_1(&h, &mut core);
+    let cert = h.cert(Vote::Notarize(block.proposal()), &[0, 1, 3]);
+    core.handle(20, msg(0, &Message::Certificate(cert.clone())));
+    let out = core.handle(
+        21,
+        msg(3, &Message::Request(Request::Certificates(View(1)))),
+    );
+    assert_eq!(sent(&out), [Message::Certificate(cert.clone())]);
+    let out = core.handle(
+        22,
+        msg(3, &Message::Request(Request::Block(block.digest()))),
+    );
+    assert!(matches!(&sent(&out)[..], [Message::Blocks(b)] if b[0] == block));
+    let out = core.handle(23, msg(3, &Message::Vote(h.vote(3, nullify(1)))));
+    assert!(out.iter().any(
+        |o| matches!(o, Output::Send { to: 3, message: Message::Certificate(c) } if *c == cert)
+    ));
+}
+
+// ----- rejected message kinds -----
+
+fn rejected_after(h: &H, core: &mut Core, from: ValidatorIndex, message: &Message) -> Rejection {
+    let before = core.counters().clone();
+    let out = core.handle(50, msg(from, message));
+    assert!(own_votes(&out).is_empty());
+    let after = core.counters();
+    let mut changed = after
+        .rejected
+        .iter()
+        .filter(|(r, c)| before.get(**r) != **c)
+        .map(|(r, _)| *r);
+    let _ = h;
+    changed.next().expect("something was rejected")
+}
+
+#[test]
+fn rejects_malformed_bytes() {
+    // Proves bytes that do not decode are dropped and counted.
+    let h = H::new(4);
+    let mut core = h.core(ME);
+    core.handle(
+        1,
+        Input::Message {
+            from: 0,
+            bytes: vec![9, 9, 9],
+        },
+    );
+    assert_eq!(core.counters().get(Rejection::Malformed), 1);
+}
+
+#[test]
+fn rejects_unknown_signer() {
+    // Proves a vote claiming a signer outside the set is dropped.
+    let h = H::new(4);
+    let mut core = h.core(ME);
+    let mut vote = h.vote(0, nullify(1));
+    vote.signer = 9;
+    assert_eq!(
+        rejected_after(&h, &mut core, 0, &Message::Vote(vote)),
+        Rejection::UnknownSigner
+    );
+}
+
+#[test]
+fn rejects_bad_signature() {
+    // Proves a vote whose signature does not verify is dropped.
+    let h = H::new(4);
+    let mut core = h.core(ME);
+    let mut vote = h.vote(0, nullify(1));
+    vote.signature.0[3] ^= 1;
+    assert_eq!(
+        rejected_after(&h, &mut core, 0, &Message::Vote(vote)),
+        Rejection::BadSignature
+    );
+}
+
+#[test]
+fn rejects_wrong_epoch() {
+    // Proves votes of another epoch are dropped.
+    let h = H::new(4);
+    let mut core = h.core(ME);
+    let vote = h.vote(
+        0,
+        Vote::Nullify(Round {
+            epoch: Epoch(1),
+            view: View(1),
+        }),
+    );
+    assert_eq!(
+        rejected_after(&h, &mut core, 0, &Message::Vote(vote)),
+        Rejection::WrongEpoch
+    );
+}
+
+#[test]
+fn rejects_old_and_far_future_views() {
+    // Proves votes at or below the finalized view, or too far ahead, are dropped.
+    let h = H::new(4);
+    let mut core = h.core(ME);
+    let vote = h.vote(0, nullify(0));
+    assert_eq!(
+        rejected_after(&h, &mut core, 0, &Message::Vote(vote)),
+        Rejection::OldView
+    );
+    let vote = h.vote(0, nullify(10_000));
+    assert_eq!(
+        rejected_after(&h, &mut core, 0, &Message::Vote(vote)),
+        Rejection::FutureView
+    );
+}
+
+#[test]
+fn rejects_proposal_from_non_leader() {
+    // Proves only the view's leader may propose.
+    let h = H::new(4);
+    let mut core = h.core(ME);
+    let block = h.block(1, &h.genesis, b"one");
+    let message = Message::Propose {
+        block: block.clone(),
+        vote: h.vote(3, Vote::Notarize(block.proposal())),
+    };
+    assert_eq!(
+        rejected_after(&h, &mut core, 3, &message),
+        Rejection::NotLeader
+    );
+}
+
+#[test]
+fn rejects_proposal_that_does_not_match_its_vote() {
+    // Proves a block and a vote for another digest are dropped as malformed.
+    let h = H::new(4);
+    let mut core = h.core(ME);
+    let block = h.block(1, &h.genesis, b"one");
+    let other = h.block(1, &h.genesis, b"other");
+    let message = Message::Propose {
+        block,
+        vote: h.vote(1, Vote::Notarize(other.proposal())),
+    };
+    assert_eq!(
+        rejected_after(&h, &mut core, 1, &message),
+        Rejection::Malformed
+    );
+}
+
+#[test]
+fn rejects_conflicting_and_duplicate_votes() {
+    // Proves one vote per signer, kind and view counts; copies and conflicts are dropped.
+    let h = H::new(4);
+    let mut core = h.core(ME);
+    let p = |d: &[u8]| Proposal {
+        epoch: Epoch(0),
+        view: View(1),
+        parent_view: View(0),
+        digest: Hash::of(d),
+    };
+    let first = Message::Vote(h.vote(0, Vote::Notarize(p(b"a"))));
+    core.handle(1, msg(0, &first));
+    assert_eq!(
+        rejected_after(&h, &mut core, 0, &first),
+        Rejection::Duplicate
+    );
+    let second = Message::Vote(h.vote(0, Vote::Notarize(p(b"b"))));
+    assert_eq!(
+        rejected_after(&h, &mut core, 0, &second),
+        Rejection::Conflicting
+    );
+}
+
+#[test]
+fn rejects_bad_certificates() {
+    // Proves certificates with too few signers, a bad signature or a bad bitmap are dropped.
+    let h = H::new(4);
+    let mut core = h.core(ME);
+    let few = h.cert(nullify(1), &[0, 1]);
+    assert_eq!(
+        rejected_after(&h, &mut core, 0, &Message::Certificate(few)),
+        Rejection::BadCertificate
+    );
+    let mut bad = h.cert(nullify(1), &[0, 1, 3]);
+    bad.signatures[1].0[0] ^= 1;
+    assert_eq!(
+        rejected_after(&h, &mut core, 0, &Message::Certificate(bad)),
+        Rejection::BadCertificate
+    );
+    let mut bitmap = h.cert(nullify(1), &[0, 1, 3]);
+    bitmap.signers.push(0);
+    assert_eq!(
+        rejected_after(&h, &mut core, 0, &Message::Certificate(bitmap)),
+        Rejection::BadCertificate
+    );
+    let mut wrong_signer = h.cert(nullify(1), &[0, 1, 3]);
+    wrong_signer.signatures[0] = h.vote(2, nullify(1)).signature;
+    assert_eq!(
+        rejected_after(&h, &mut core, 0, &Message::Certificate(wrong_signer)),
+        Rejection::BadCertificate
+    );
+    assert_eq!(core.view(), View(1));
+}
+
+#[test]
+fn rejects_unwanted_blocks() {
+    // Proves blocks nobody asked for are dropped.
+    let h = H::new(4);
+    let mut core = h.core(ME);
+    let block = h.block(1, &h.genesis, b"one");
+    assert_eq!(
+        rejected_after(&h, &mut core, 0, &Message::Blocks(vec![block])),
+        Rejection::Unwanted
+    );
+}
