@@ -84,18 +84,12 @@ pub fn decode<T: Serialize + DeserializeOwned>(
 ) -> Result<T, CodecError> {
     let limit = bytes_max.min(DECODE_BYTES_MAX);
     if bytes.len() > limit {
-        return Err(CodecError::TooLong {
-            actual: bytes.len(),
-            limit,
-        });
+        return Err(CodecError::TooLong { actual: bytes.len(), limit });
     }
     let (value, used): (T, usize) = bincode::serde::decode_from_slice(bytes, CONFIG)
         .map_err(|e| CodecError::Malformed(e.to_string()))?;
     if used != bytes.len() {
-        return Err(CodecError::TrailingBytes {
-            used,
-            trailing: bytes.len() - used,
-        });
+        return Err(CodecError::TrailingBytes { used, trailing: bytes.len() - used });
     }
     if try_encode(&value)?.as_slice() != bytes {
         return Err(CodecError::NonCanonical);
@@ -130,23 +124,14 @@ mod tests {
     fn trailing_bytes_are_rejected() {
         // Proves a valid value followed by garbage is refused.
         let err = decode::<u32>(&[1, 0, 0, 0, 9], 16).unwrap_err();
-        assert_eq!(
-            err,
-            CodecError::TrailingBytes {
-                used: 4,
-                trailing: 1
-            }
-        );
+        assert_eq!(err, CodecError::TrailingBytes { used: 4, trailing: 1 });
     }
 
     #[test]
     fn oversized_input_is_rejected_before_decoding() {
         // Proves the caller's limit is enforced on the raw input length.
         let bytes = encode(&vec![0u8; 100]);
-        assert!(matches!(
-            decode::<Vec<u8>>(&bytes, 50),
-            Err(CodecError::TooLong { .. })
-        ));
+        assert!(matches!(decode::<Vec<u8>>(&bytes, 50), Err(CodecError::TooLong { .. })));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! - [`codec`]: the one canonical binary codec for everything that is signed or hashed.
 //! - [`sig`]: the one signature-validity rule, domain separation, and signing keys.
 //! - [`tx`]: the signed transaction envelope, its calls, and receipts.
+//! - [`battery`]: passports, health, custody, station attestations and lease terms.
 //! - the core newtypes ([`AccountId`], [`Hash`], [`Signature`], [`Height`], [`Nonce`],
 //!   [`Amount`], [`Timestamp`], [`Symbol`], [`ChainId`], [`Text`]).
 //! - `grpc` (feature `grpc`, on by default): the tonic/prost gRPC API generated from
@@ -10,11 +11,16 @@
 //!
 //! This crate is pure: it reads no clock, no random source, no socket and no file.
 
+pub mod battery;
 pub mod codec;
 pub mod sig;
 pub mod tx;
 mod types;
 
+pub use battery::{
+    Attestation, BatteryCategory, BatteryReading, BatteryStatus, Custody, EnergyAttestation,
+    LeaseTerms, Passport, Serial, SwapAttestation,
+};
 pub use tx::{
     Asset, Call, ErrorCode, Leg, Receipt, Role, SignedTx, TX_BYTES_MAX, TradeTerms, TxBody,
     TxOutcome,

@@ -51,6 +51,8 @@ pub enum Domain {
     TradeTerms = 2,
     /// A station's swap or energy attestation.
     Attestation = 3,
+    /// The terms of a lease, signed by the lessee.
+    LeaseTerms = 4,
     /// A consensus `Notarize` vote.
     Notarize = 16,
     /// A consensus `Nullify` vote.
@@ -108,9 +110,7 @@ pub struct PublicKey {
 impl PublicKey {
     /// Checks `account` as a key: a valid point and not weak.
     pub fn from_account(account: AccountId) -> Result<PublicKey, SigError> {
-        let point = CompressedEdwardsY(account.0)
-            .decompress()
-            .ok_or(SigError::KeyEncoding)?;
+        let point = CompressedEdwardsY(account.0).decompress().ok_or(SigError::KeyEncoding)?;
         if point.is_small_order() {
             return Err(SigError::WeakKey);
         }
@@ -137,9 +137,7 @@ fn parts(key: &PublicKey, message: &[u8], signature: &Signature) -> Result<Parts
     s_bytes.copy_from_slice(&signature.0[32..]);
     let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes))
         .ok_or(SigError::NonCanonicalS)?;
-    let r = CompressedEdwardsY(r_bytes)
-        .decompress()
-        .ok_or(SigError::REncoding)?;
+    let r = CompressedEdwardsY(r_bytes).decompress().ok_or(SigError::REncoding)?;
     if r.is_small_order() {
         return Err(SigError::SmallOrderR);
     }
@@ -149,11 +147,7 @@ fn parts(key: &PublicKey, message: &[u8], signature: &Signature) -> Result<Parts
     hasher.update(message);
     let mut wide = [0u8; 64];
     wide.copy_from_slice(&hasher.finalize());
-    Ok(Parts {
-        r,
-        s,
-        k: Scalar::from_bytes_mod_order_wide(&wide),
-    })
+    Ok(Parts { r, s, k: Scalar::from_bytes_mod_order_wide(&wide) })
 }
 
 /// Verifies one signature under the rule above.
@@ -161,11 +155,7 @@ pub fn verify(key: &PublicKey, message: &[u8], signature: &Signature) -> Result<
     let Parts { r, s, k } = parts(key, message, signature)?;
     // [s]B − [k]A − R, then clear the cofactor.
     let sb_minus_ka = EdwardsPoint::vartime_double_scalar_mul_basepoint(&k, &-key.point, &s);
-    if (sb_minus_ka - r).mul_by_cofactor().is_identity() {
-        Ok(())
-    } else {
-        Err(SigError::Invalid)
-    }
+    if (sb_minus_ka - r).mul_by_cofactor().is_identity() { Ok(()) } else { Err(SigError::Invalid) }
 }
 
 /// One entry of a batch.
@@ -222,11 +212,7 @@ fn verify_chunk(items: &[BatchItem<'_>]) -> Result<(), SigError> {
         .chain(all.iter().map(|p| p.r))
         .chain(items.iter().map(|item| item.key.point));
     let sum = EdwardsPoint::vartime_multiscalar_mul(scalars, points);
-    if sum.mul_by_cofactor().is_identity() {
-        Ok(())
-    } else {
-        Err(SigError::BatchInvalid)
-    }
+    if sum.mul_by_cofactor().is_identity() { Ok(()) } else { Err(SigError::BatchInvalid) }
 }
 
 /// A signing key. Randomness comes from the caller (a seed), so this crate reads none.
@@ -238,9 +224,7 @@ pub struct Keypair {
 impl Keypair {
     /// The key derived from a 32-byte secret seed.
     pub fn from_seed(seed: [u8; 32]) -> Keypair {
-        Keypair {
-            signing: ed25519_dalek::SigningKey::from_bytes(&seed),
-        }
+        Keypair { signing: ed25519_dalek::SigningKey::from_bytes(&seed) }
     }
 
     /// A key derived deterministically from a label: for tests, examples and simulations only.

@@ -1,5 +1,6 @@
 //! The signed transaction envelope and the calls it carries.
 
+use crate::battery::{Attestation, BatteryStatus, Custody, LeaseTerms, Passport, Serial};
 use crate::codec::{self, CodecError};
 use crate::sig::{self, Domain, Keypair};
 use crate::{AccountId, Amount, ChainId, Hash, Height, Nonce, Signature, Symbol, Text, Timestamp};
@@ -47,10 +48,7 @@ impl TxBody {
     /// Signs the body with `keypair` (whose account should be `self.signer`).
     pub fn sign(self, keypair: &Keypair) -> SignedTx {
         let signature = keypair.sign_raw(&self.signing_message());
-        SignedTx {
-            body: self,
-            signature,
-        }
+        SignedTx { body: self, signature }
     }
 }
 
@@ -258,6 +256,151 @@ pub enum Call {
         /// The other party's signature over the terms.
         counterparty_signature: Signature,
     },
+
+    // ----- batteries (operator or issuer) -----
+    /// Registers a battery: serial unique, status `Original`, health 100 %, in a warehouse.
+    RegisterBattery {
+        /// The serial.
+        serial: Serial,
+        /// Its passport.
+        passport: Passport,
+        /// The warehouse it starts in.
+        warehouse: Symbol,
+    },
+    /// Replaces the passport document reference (the static fields never change).
+    UpdatePassportDocument {
+        /// The battery.
+        serial: Serial,
+        /// blake3 of the new document.
+        document_hash: Hash,
+        /// Where it is published.
+        document_uri: Text,
+    },
+    /// Moves the battery's lifecycle status forward. Remanufacturing may restore the state of
+    /// health (`soh_permille`); otherwise it must be `None`.
+    SetBatteryStatus {
+        /// The battery.
+        serial: Serial,
+        /// The new status.
+        status: BatteryStatus,
+        /// The restored state of health, for `Remanufactured` only.
+        soh_permille: Option<u16>,
+    },
+    /// A logistics move signed by an operator (swaps move custody through attestations).
+    MoveCustody {
+        /// The battery.
+        serial: Serial,
+        /// The new custodian.
+        to: Custody,
+    },
+    /// Creates a share class over one battery or a pool of batteries (a battery bank). Its
+    /// holders receive the swap fees, energy payments and rent the batteries earn, in
+    /// `revenue_currency`.
+    CreateBatteryClass {
+        /// The class symbol.
+        class: Symbol,
+        /// A human name.
+        name: Text,
+        /// Shares that can ever be issued.
+        supply_max: Amount,
+        /// The batteries (each in at most one class).
+        batteries: Vec<Serial>,
+        /// The currency revenue is paid in.
+        revenue_currency: Symbol,
+    },
+
+    // ----- stations and vehicles (operator) -----
+    /// Registers a station with its controller key; the signer becomes its operator.
+    RegisterStation {
+        /// The station id.
+        station: Symbol,
+        /// The controller's public key, which signs attestations.
+        controller: AccountId,
+        /// Where it is.
+        location: Text,
+        /// Number of battery slots.
+        slots: u16,
+        /// The operator's cut of each swap fee, in basis points (0..=10000).
+        operator_cut_bps: u16,
+    },
+    /// Replaces the controller key; the old key stops verifying at once.
+    RotateStationKey {
+        /// The station.
+        station: Symbol,
+        /// The new controller key.
+        controller: AccountId,
+    },
+    /// Decommissions a station: it can no longer attest.
+    DecommissionStation {
+        /// The station.
+        station: Symbol,
+    },
+    /// Registers a vehicle and the fleet account that pays its swaps.
+    RegisterVehicle {
+        /// The vehicle id (e.g. a plate).
+        vehicle: Symbol,
+        /// The fleet account (a verified member that holds assets).
+        fleet: AccountId,
+    },
+
+    // ----- attestations (anyone may relay) -----
+    /// Submits a station-signed attestation.
+    SubmitAttestation {
+        /// The attestation.
+        attestation: Attestation,
+        /// The station controller's [`crate::sig::Domain::Attestation`] signature.
+        signature: Signature,
+    },
+
+    // ----- leases -----
+    /// Opens a lease (signed by an operator, the lessor) with the lessee's signature over the
+    /// terms; the deposit moves from the lessee into escrow.
+    OpenLease {
+        /// The terms.
+        terms: LeaseTerms,
+        /// The lessee's signature over the terms.
+        lessee_signature: Signature,
+    },
+    /// Pays rent for a number of periods (any payer; usually the lessee).
+    PayRent {
+        /// The lease.
+        lease: Hash,
+        /// Periods paid.
+        periods: u32,
+    },
+    /// Extends the term (the lessee only: the lessor cannot change a running lease alone).
+    ExtendLease {
+        /// The lease.
+        lease: Hash,
+        /// Extra periods.
+        periods: u32,
+    },
+    /// Closes a lease with rent paid up: by the lessee at any time, by the lessor after the
+    /// term. The deposit returns to the lessee.
+    CloseLease {
+        /// The lease.
+        lease: Hash,
+    },
+    /// Declares a default (lessor only) when rent is overdue beyond the grace period; the
+    /// deposit goes to the class's holders.
+    DefaultLease {
+        /// The lease.
+        lease: Hash,
+    },
+
+    // ----- revenue -----
+    /// Deposits revenue from the signer's cash into a battery class, shared pro rata.
+    DepositRevenue {
+        /// The class.
+        class: Symbol,
+        /// How much, in the class's revenue currency.
+        amount: Amount,
+    },
+    /// Pays the signer's accrued revenue of a class into its cash balance.
+    ClaimRevenue {
+        /// The class.
+        class: Symbol,
+    },
 }
 
 /// Why a transaction was rejected or failed: a stable, machine-readable code. New codes are only
@@ -320,6 +463,70 @@ pub enum ErrorCode {
     NoChange,
     /// Sender and receiver are the same account.
     SelfTransfer,
+    /// The battery serial is not registered.
+    UnknownBattery,
+    /// The station is not registered.
+    UnknownStation,
+    /// The vehicle is not registered.
+    UnknownVehicle,
+    /// The station is decommissioned.
+    StationInactive,
+    /// The attestation is not signed by the station's current controller key.
+    BadAttestationSignature,
+    /// The very same attestation is already recorded (nothing lost, nothing done again).
+    DuplicateAttestation,
+    /// A different attestation already holds this counter: recorded as evidence.
+    AttestationConflict,
+    /// The counter skips ahead; submit the missing attestations first.
+    CounterGap,
+    /// A battery is not where the record says it should be.
+    WrongCustody,
+    /// The battery is `Waste`.
+    BatteryRetired,
+    /// The battery has no active lease to the vehicle's fleet.
+    BatteryNotLeased,
+    /// The payer's balance is short of the fee.
+    PayerShortOfFunds,
+    /// The payer's account is frozen or unverified.
+    PayerNotAllowed,
+    /// The currency differs from the share class's revenue currency.
+    CurrencyMismatch,
+    /// The battery belongs to no share class, so nobody can be credited.
+    NotInShareClass,
+    /// The battery status cannot move that way.
+    StatusBackwards,
+    /// The battery already has an active lease.
+    BatteryLeased,
+    /// The battery already belongs to a share class.
+    BatteryInClass,
+    /// The lease does not exist.
+    UnknownLease,
+    /// The lease is closed or defaulted.
+    LeaseNotActive,
+    /// Only the lessee may do this.
+    NotLessee,
+    /// Only the lessor may do this.
+    NotLessor,
+    /// The lessee's signature over the lease terms does not verify.
+    BadLesseeSignature,
+    /// Paying more periods than the term has.
+    RentBeyondTerm,
+    /// Rent is still owed (closing refused).
+    RentOutstanding,
+    /// Rent is not overdue beyond the grace period (default refused).
+    LeaseInGoodStanding,
+    /// A reading or parameter is out of range.
+    OutOfRange,
+    /// Nothing has accrued to claim.
+    NothingToClaim,
+    /// The class has no revenue currency (not a battery class).
+    NoRevenue,
+    /// The signer is not the attested payer.
+    NotPayer,
+    /// The same battery is named twice.
+    DuplicateBattery,
+    /// Too many batteries in one class.
+    TooManyBatteries,
 }
 
 /// What happened to one transaction of a block.
@@ -331,6 +538,9 @@ pub enum TxOutcome {
     Failed(ErrorCode),
     /// Not authenticated (signature, chain, nonce, expiry or signer): nothing changed at all.
     Rejected(ErrorCode),
+    /// A station-signed attestation was recorded (its counter advanced and it is kept on the
+    /// ledger) but it was disputed or conflicting for this reason, so it had no other effect.
+    Disputed(ErrorCode),
 }
 
 /// A transaction's receipt.
@@ -347,7 +557,9 @@ impl Receipt {
     pub fn error(&self) -> Option<ErrorCode> {
         match self.outcome {
             TxOutcome::Applied => None,
-            TxOutcome::Failed(code) | TxOutcome::Rejected(code) => Some(code),
+            TxOutcome::Failed(code) | TxOutcome::Rejected(code) | TxOutcome::Disputed(code) => {
+                Some(code)
+            }
         }
     }
 }

@@ -286,23 +286,17 @@ impl fmt::Display for ChainId {
     }
 }
 
-fn check_name(
+pub(crate) fn check_name(
     name: &str,
     max: usize,
     allowed: &'static str,
     ok: impl Fn(char) -> bool,
 ) -> Result<(), NameError> {
     if name.is_empty() || name.len() > max {
-        return Err(NameError::Length {
-            actual: name.len(),
-            max,
-        });
+        return Err(NameError::Length { actual: name.len(), max });
     }
     if !name.chars().all(ok) {
-        return Err(NameError::Character {
-            name: name.to_owned(),
-            allowed,
-        });
+        return Err(NameError::Character { name: name.to_owned(), allowed });
     }
     Ok(())
 }
@@ -319,10 +313,7 @@ impl Text {
     /// Validates the length of `text`.
     pub fn new(text: &str) -> Result<Text, NameError> {
         if text.len() > Self::BYTES_MAX {
-            return Err(NameError::Length {
-                actual: text.len(),
-                max: Self::BYTES_MAX,
-            });
+            return Err(NameError::Length { actual: text.len(), max: Self::BYTES_MAX });
         }
         Ok(Text(text.to_owned()))
     }

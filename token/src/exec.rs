@@ -1,12 +1,15 @@
 //! The execution context of one transaction: typed reads and writes over an overlay, so a call
 //! that fails leaves nothing behind.
 
-use crate::keys::{Holding, Key, Member};
+use crate::keys::{Holding, Key, Member, ShareClass};
+use crate::revenue;
 use crate::store::{StorageError, Store};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
-use volt_proto::{AccountId, Amount, Asset, ChainId, ErrorCode, Height, Role, Timestamp, codec};
+use volt_proto::{
+    AccountId, Amount, Asset, ChainId, ErrorCode, Height, Role, Symbol, Timestamp, codec,
+};
 
 /// Largest stored value the ledger will decode, in bytes.
 pub const STATE_VALUE_BYTES_MAX: usize = 1024 * 1024;
@@ -48,11 +51,7 @@ pub(crate) type Outcome<T> = Result<T, Fail>;
 
 /// Fails with `code` unless `condition` holds.
 pub(crate) fn ensure(condition: bool, code: ErrorCode) -> Outcome<()> {
-    if condition {
-        Ok(())
-    } else {
-        Err(Fail::Code(code))
-    }
+    if condition { Ok(()) } else { Err(Fail::Code(code)) }
 }
 
 /// Reads through three layers: this transaction's writes, the block's, then the store.
@@ -76,14 +75,7 @@ impl<'a> Cx<'a> {
         chain_id: &'a ChainId,
         signer: AccountId,
     ) -> Cx<'a> {
-        Cx {
-            store,
-            block,
-            writes: Pending::new(),
-            ctx,
-            chain_id,
-            signer,
-        }
+        Cx { store, block, writes: Pending::new(), ctx, chain_id, signer }
     }
 
     /// The writes made so far.
@@ -141,10 +133,7 @@ impl<'a> Cx<'a> {
     /// holds assets.
     pub(crate) fn require_receiver(&self, account: AccountId) -> Outcome<Member> {
         let member = self.member_or(account, ErrorCode::ReceiverNotVerified)?;
-        ensure(
-            member.is_verified(self.ctx.time),
-            ErrorCode::ReceiverNotVerified,
-        )?;
+        ensure(member.is_verified(self.ctx.time), ErrorCode::ReceiverNotVerified)?;
         ensure(holds_assets(member.role), ErrorCode::ReceiverNotVerified)?;
         ensure(!member.frozen, ErrorCode::ReceiverFrozen)?;
         Ok(member)
@@ -156,12 +145,42 @@ impl<'a> Cx<'a> {
         let member = self.member_or(account, ErrorCode::UnknownAccount)?;
         ensure(!member.revoked, ErrorCode::UnknownAccount)?;
         ensure(!member.frozen, ErrorCode::SignerFrozen)?;
-        ensure(
-            member.identity_expiry > self.ctx.time,
-            ErrorCode::IdentityExpired,
-        )?;
+        ensure(member.identity_expiry > self.ctx.time, ErrorCode::IdentityExpired)?;
         ensure(holds_assets(member.role), ErrorCode::WrongRole)?;
         Ok(member)
+    }
+
+    /// A copy of the writes so far, to return to with [`Cx::restore`].
+    pub(crate) fn snapshot(&self) -> Pending {
+        self.writes.clone()
+    }
+
+    /// Drops every write made since `snapshot`.
+    pub(crate) fn restore(&mut self, snapshot: Pending) {
+        self.writes = snapshot;
+    }
+
+    /// For shares of a class with revenue: settles the holder's earnings before its balance
+    /// changes, so revenue always follows the balance held when it arrived.
+    fn settle_revenue(&self, asset: &Asset, holding: &mut Holding) -> Outcome<()> {
+        if let Asset::Shares(class) = asset {
+            let record: Option<ShareClass> = self.get(&Key::Class(class.clone()))?;
+            if let Some(revenue) = record.and_then(|r| r.revenue) {
+                revenue::settle(holding, revenue.per_share)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds `amount` of revenue to `class` (its pot and accumulator).
+    pub(crate) fn distribute(&mut self, class: &Symbol, amount: Amount) -> Outcome<()> {
+        let key = Key::Class(class.clone());
+        let mut record: ShareClass = self.get(&key)?.ok_or(ErrorCode::UnknownClass)?;
+        let outstanding = record.outstanding();
+        let revenue = record.revenue.as_mut().ok_or(ErrorCode::NoRevenue)?;
+        revenue::distribute(revenue, amount, outstanding)?;
+        self.put(&key, &record);
+        Ok(())
     }
 
     /// Takes `amount` of `asset` from `account`.
@@ -173,10 +192,9 @@ impl<'a> Cx<'a> {
     ) -> Outcome<()> {
         let key = Key::Balance(asset.clone(), account);
         let mut holding: Holding = self.get(&key)?.unwrap_or_default();
-        holding.amount = holding
-            .amount
-            .checked_sub(amount)
-            .ok_or(ErrorCode::InsufficientBalance)?;
+        self.settle_revenue(asset, &mut holding)?;
+        holding.amount =
+            holding.amount.checked_sub(amount).ok_or(ErrorCode::InsufficientBalance)?;
         self.put(&key, &holding);
         Ok(())
     }
@@ -200,10 +218,8 @@ impl<'a> Cx<'a> {
             }
         }
         let mut holding = existing.unwrap_or_default();
-        holding.amount = holding
-            .amount
-            .checked_add(amount)
-            .ok_or(ErrorCode::Overflow)?;
+        self.settle_revenue(asset, &mut holding)?;
+        holding.amount = holding.amount.checked_add(amount).ok_or(ErrorCode::Overflow)?;
         self.put(&key, &holding);
         Ok(())
     }
@@ -233,10 +249,7 @@ pub(crate) fn decode_value<T: Serialize + DeserializeOwned>(
     value: &[u8],
 ) -> Outcome<T> {
     codec::decode(value, STATE_VALUE_BYTES_MAX).map_err(|error| {
-        Fail::Storage(StorageError::Corrupt {
-            key: volt_proto_hex(key),
-            reason: error.to_string(),
-        })
+        Fail::Storage(StorageError::Corrupt { key: volt_proto_hex(key), reason: error.to_string() })
     })
 }
 

@@ -1,36 +1,58 @@
 //! Whole-state invariant checks, run by tests after every block (and available to auditors).
 //!
 //! These walk every entry, so they are O(state): use them in tests and audits, not per block in
-//! production.
+//! production. Properties across time (status forward only, counters never reused) are checked
+//! by comparing two snapshots with [`check_transition`].
 
 use crate::State;
-use crate::keys::{Currency, Holding, Key, Member, ShareClass};
+use crate::keys::{
+    AttestationRecord, Battery, Currency, Holding, Key, Lease, LeaseStatus, Member, ShareClass,
+    Station,
+};
+use crate::revenue::SCALE_BITS;
 use crate::store::Store;
-use std::collections::BTreeMap;
-use volt_proto::{Amount, Asset, codec};
+use std::collections::{BTreeMap, BTreeSet};
+use volt_proto::{AccountId, Amount, Asset, Custody, Hash, Serial, Symbol, codec};
 
 /// A broken invariant, with what was expected and what was found.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum Violation {
-    /// Σ balances of an asset differs from its recorded supply.
+    /// Σ balances (plus revenue pots and escrow, for cash) differs from the recorded supply.
     #[error("asset {asset:?}: recorded supply {recorded} but balances sum to {summed}")]
     Supply {
         /// The asset.
         asset: Asset,
         /// minted − burned, or issued − redeemed.
         recorded: Amount,
-        /// Σ balances.
+        /// Σ balances (+ pots + escrow for cash).
         summed: Amount,
     },
     /// A share class issued more than its maximum supply, or a currency burned more than minted.
     #[error("asset {0:?}: issued beyond its cap or burned beyond its mint")]
     Bounds(Asset),
-    /// A balance exists for an unknown asset or an unknown account.
-    #[error("balance of {0:?} has no asset or no member record")]
-    Orphan(Asset),
+    /// A record points to something missing (asset, member, battery, class, lease, station).
+    #[error("dangling reference: {0}")]
+    Dangling(String),
     /// A non-zero balance is missing from its holder's `holdings`.
     #[error("a holding of {0:?} is not listed in its holder's holdings")]
     Unlisted(Asset),
+    /// Revenue of a class does not add up exactly.
+    #[error("revenue of class {class}: {detail}")]
+    Revenue {
+        /// The class.
+        class: Symbol,
+        /// What does not add up.
+        detail: String,
+    },
+    /// A battery's lease does not match the active leases.
+    #[error("battery {0}: lease records disagree")]
+    Lease(Serial),
+    /// A station's attestation records are not exactly 1..=counter.
+    #[error("station {0}: attestation counters are not gap-free")]
+    Counter(Symbol),
+    /// Something moved backwards between two states.
+    #[error("moved backwards: {0}")]
+    Backwards(String),
     /// A key or value does not decode.
     #[error("entry does not decode: {0}")]
     Decode(String),
@@ -38,75 +60,241 @@ pub enum Violation {
 
 const KEY_BYTES_MAX: usize = 4096;
 
-/// Checks every invariant listed in the crate docs over the whole state.
-pub fn check<S: Store>(state: &State<S>) -> Result<(), Violation> {
-    let entries = state
-        .entries()
-        .map_err(|e| Violation::Decode(e.to_string()))?;
-    let mut recorded: BTreeMap<Asset, Amount> = BTreeMap::new();
-    let mut summed: BTreeMap<Asset, Amount> = BTreeMap::new();
-    let mut members: BTreeMap<_, Member> = BTreeMap::new();
-    let mut holdings = Vec::new();
+/// Everything the checks need, decoded once.
+#[derive(Default)]
+struct Snapshot {
+    currencies: BTreeMap<Symbol, Currency>,
+    classes: BTreeMap<Symbol, ShareClass>,
+    members: BTreeMap<AccountId, Member>,
+    holdings: Vec<(Asset, AccountId, Holding)>,
+    batteries: BTreeMap<Serial, Battery>,
+    stations: BTreeMap<Symbol, Station>,
+    leases: BTreeMap<Hash, Lease>,
+    attestations: BTreeMap<Symbol, BTreeSet<u64>>,
+}
+
+fn decode<T: serde::Serialize + serde::de::DeserializeOwned>(
+    what: &str,
+    bytes: &[u8],
+) -> Result<T, Violation> {
+    codec::decode(bytes, crate::STATE_VALUE_BYTES_MAX)
+        .map_err(|e| Violation::Decode(format!("{what}: {e}")))
+}
+
+fn snapshot<S: Store>(state: &State<S>) -> Result<Snapshot, Violation> {
+    let entries = state.entries().map_err(|e| Violation::Decode(e.to_string()))?;
+    let mut s = Snapshot::default();
     for (key, value) in &entries {
-        let key: Key = codec::decode(key, KEY_BYTES_MAX).map_err(|e| decode_err("key", e))?;
-        let big = crate::STATE_VALUE_BYTES_MAX;
+        let key: Key = codec::decode(key, KEY_BYTES_MAX)
+            .map_err(|e| Violation::Decode(format!("key: {e}")))?;
         match key {
             Key::Currency(symbol) => {
-                let c: Currency = codec::decode(value, big).map_err(|e| decode_err("cur", e))?;
-                let asset = Asset::Cash(symbol);
-                let supply = c
-                    .minted
-                    .checked_sub(c.burned)
-                    .ok_or(Violation::Bounds(asset.clone()))?;
-                recorded.insert(asset, supply);
+                s.currencies.insert(symbol, decode("currency", value)?);
             }
             Key::Class(symbol) => {
-                let c: ShareClass = codec::decode(value, big).map_err(|e| decode_err("cls", e))?;
-                let asset = Asset::Shares(symbol);
-                if c.issued > c.supply_max || c.redeemed > c.issued {
-                    return Err(Violation::Bounds(asset));
-                }
-                recorded.insert(asset, c.outstanding());
+                s.classes.insert(symbol, decode("class", value)?);
             }
             Key::Member(account) => {
-                let m: Member = codec::decode(value, big).map_err(|e| decode_err("mem", e))?;
-                members.insert(account, m);
+                s.members.insert(account, decode("member", value)?);
             }
             Key::Balance(asset, account) => {
-                let h: Holding = codec::decode(value, big).map_err(|e| decode_err("bal", e))?;
-                let sum = summed.entry(asset.clone()).or_default();
-                *sum = sum
-                    .checked_add(h.amount)
-                    .ok_or(Violation::Bounds(asset.clone()))?;
-                holdings.push((asset, account, h.amount));
+                s.holdings.push((asset, account, decode("bal", value)?))
             }
-            Key::Meta | Key::TradeSettled(_) => {}
+            Key::Battery(serial) => {
+                s.batteries.insert(serial, decode("battery", value)?);
+            }
+            Key::Station(id) => {
+                s.stations.insert(id, decode("station", value)?);
+            }
+            Key::Lease(id) => {
+                s.leases.insert(id, decode("lease", value)?);
+            }
+            Key::Attestation(station, counter) => {
+                let _: AttestationRecord = decode("attestation", value)?;
+                s.attestations.entry(station).or_default().insert(counter);
+            }
+            Key::Meta | Key::TradeSettled(_) | Key::Vehicle(_) | Key::Evidence(..) => {}
         }
     }
-    for (asset, account, amount) in holdings {
-        let member = members
-            .get(&account)
-            .ok_or(Violation::Orphan(asset.clone()))?;
-        if !recorded.contains_key(&asset) {
-            return Err(Violation::Orphan(asset));
+    Ok(s)
+}
+
+/// Checks every invariant listed in the crate docs over the whole state.
+pub fn check<S: Store>(state: &State<S>) -> Result<(), Violation> {
+    let s = snapshot(state)?;
+    check_supply(&s)?;
+    check_revenue(&s)?;
+    check_batteries_and_leases(&s)?;
+    check_counters(&s)
+}
+
+fn add(sum: &mut Amount, amount: Amount, asset: &Asset) -> Result<(), Violation> {
+    *sum = sum.checked_add(amount).ok_or_else(|| Violation::Bounds(asset.clone()))?;
+    Ok(())
+}
+
+fn check_supply(s: &Snapshot) -> Result<(), Violation> {
+    let mut recorded: BTreeMap<Asset, Amount> = BTreeMap::new();
+    let mut summed: BTreeMap<Asset, Amount> = BTreeMap::new();
+    for (symbol, c) in &s.currencies {
+        let asset = Asset::Cash(symbol.clone());
+        let supply =
+            c.minted.checked_sub(c.burned).ok_or_else(|| Violation::Bounds(asset.clone()))?;
+        recorded.insert(asset, supply);
+    }
+    for (symbol, c) in &s.classes {
+        let asset = Asset::Shares(symbol.clone());
+        if c.issued > c.supply_max || c.redeemed > c.issued {
+            return Err(Violation::Bounds(asset));
         }
-        if !amount.is_zero() && !member.holdings.contains(&asset) {
-            return Err(Violation::Unlisted(asset));
+        recorded.insert(asset, c.outstanding());
+        // Cash a class holds for its holders is part of that currency's supply.
+        if let Some(revenue) = &c.revenue {
+            let cash = Asset::Cash(revenue.currency.clone());
+            add(summed.entry(cash.clone()).or_default(), revenue.pot, &cash)?;
         }
+    }
+    for lease in s.leases.values() {
+        if let Some(revenue) = s.classes.get(&lease.terms.class).and_then(|c| c.revenue.as_ref()) {
+            let cash = Asset::Cash(revenue.currency.clone());
+            add(summed.entry(cash.clone()).or_default(), lease.deposit_held, &cash)?;
+        }
+    }
+    for (asset, account, holding) in &s.holdings {
+        let member = s.members.get(account).ok_or_else(|| dangling("holder", account))?;
+        if !recorded.contains_key(asset) {
+            return Err(dangling("asset", asset));
+        }
+        if !holding.amount.is_zero() && !member.holdings.contains(asset) {
+            return Err(Violation::Unlisted(asset.clone()));
+        }
+        add(summed.entry(asset.clone()).or_default(), holding.amount, asset)?;
     }
     for (asset, recorded) in recorded {
         let summed = summed.get(&asset).copied().unwrap_or_default();
         if summed != recorded {
-            return Err(Violation::Supply {
-                asset,
-                recorded,
-                summed,
-            });
+            return Err(Violation::Supply { asset, recorded, summed });
         }
     }
     Ok(())
 }
 
-fn decode_err(what: &str, error: volt_proto::codec::CodecError) -> Violation {
-    Violation::Decode(format!("{what}: {error}"))
+/// `(deposited − held − claimed)·2⁶⁴ = Σ (accrued + n·(per_share − checkpoint)) + carry`, and
+/// `pot = deposited − claimed`: revenue deposited = claimed + claimable + carried remainder.
+fn check_revenue(s: &Snapshot) -> Result<(), Violation> {
+    for (symbol, class) in &s.classes {
+        let Some(r) = &class.revenue else { continue };
+        let fail =
+            |detail: &str| Violation::Revenue { class: symbol.clone(), detail: detail.into() };
+        let pot = r.deposited.checked_sub(r.claimed).ok_or_else(|| fail("claimed > deposited"))?;
+        if pot != r.pot {
+            return Err(fail(&format!("pot {} but deposited − claimed = {pot}", r.pot)));
+        }
+        let distributed = pot.checked_sub(r.held).ok_or_else(|| fail("held > pot"))?;
+        let expected = distributed.0.checked_shl(SCALE_BITS).ok_or_else(|| fail("overflow"))?;
+        let mut owed = r.carry;
+        for (asset, _, h) in &s.holdings {
+            if *asset != Asset::Shares(symbol.clone()) {
+                continue;
+            }
+            let delta = r.per_share.checked_sub(h.revenue_checkpoint);
+            let earned = delta.and_then(|d| h.amount.0.checked_mul(d));
+            let total = earned.and_then(|e| e.checked_add(h.revenue_accrued));
+            owed = total.and_then(|t| owed.checked_add(t)).ok_or_else(|| fail("overflow"))?;
+        }
+        if owed != expected {
+            return Err(fail(&format!("owed {owed} scaled units, expected {expected}")));
+        }
+    }
+    Ok(())
+}
+
+fn check_batteries_and_leases(s: &Snapshot) -> Result<(), Violation> {
+    for (serial, battery) in &s.batteries {
+        if let Some(class) = &battery.class {
+            let record = s.classes.get(class).ok_or_else(|| dangling("class", class))?;
+            if !record.batteries.contains(serial) {
+                return Err(dangling("class membership", serial));
+            }
+        }
+        if let Custody::Station { station, .. } = &battery.custody {
+            s.stations.get(station).ok_or_else(|| dangling("station", station))?;
+        }
+        if let Some(id) = battery.lease {
+            let lease = s.leases.get(&id).ok_or_else(|| Violation::Lease(serial.clone()))?;
+            let covers =
+                s.classes.get(&lease.terms.class).is_some_and(|c| c.batteries.contains(serial));
+            if lease.status != LeaseStatus::Active || !covers {
+                return Err(Violation::Lease(serial.clone()));
+            }
+        }
+    }
+    // Every active lease holds each of its batteries: no battery is under two active leases.
+    for (id, lease) in &s.leases {
+        if lease.status != LeaseStatus::Active {
+            if !lease.deposit_held.is_zero() {
+                return Err(dangling("deposit of an ended lease", id));
+            }
+            continue;
+        }
+        let class = s.classes.get(&lease.terms.class).ok_or_else(|| dangling("class", id))?;
+        for serial in &class.batteries {
+            let held_by = s.batteries.get(serial).and_then(|b| b.lease);
+            if held_by != Some(*id) {
+                return Err(Violation::Lease(serial.clone()));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_counters(s: &Snapshot) -> Result<(), Violation> {
+    for (id, station) in &s.stations {
+        let recorded = s.attestations.get(id).cloned().unwrap_or_default();
+        let expected: BTreeSet<u64> = (1..=station.counter).collect();
+        if recorded != expected {
+            return Err(Violation::Counter(id.clone()));
+        }
+    }
+    Ok(())
+}
+
+/// Checks what must never move backwards between an earlier and a later state: battery status,
+/// state of health (unless remanufactured in between), cycles, station counters, nonces.
+pub fn check_transition<S: Store>(before: &State<S>, after: &State<S>) -> Result<(), Violation> {
+    let (b, a) = (snapshot(before)?, snapshot(after)?);
+    for (serial, old) in &b.batteries {
+        let new = a.batteries.get(serial).ok_or_else(|| dangling("battery vanished", serial))?;
+        if !(new.status == old.status || old.status.may_become(new.status)) {
+            return Err(Violation::Backwards(format!(
+                "{serial} status {:?}→{:?}",
+                old.status, new.status
+            )));
+        }
+        let remanufactured = new.status == volt_proto::BatteryStatus::Remanufactured
+            && old.status != volt_proto::BatteryStatus::Remanufactured;
+        if new.health.soh_permille > old.health.soh_permille && !remanufactured {
+            return Err(Violation::Backwards(format!("{serial} state of health rose")));
+        }
+        if new.health.full_cycles < old.health.full_cycles {
+            return Err(Violation::Backwards(format!("{serial} cycles fell")));
+        }
+    }
+    for (id, old) in &b.stations {
+        let new = a.stations.get(id).ok_or_else(|| dangling("station vanished", id))?;
+        if new.counter < old.counter {
+            return Err(Violation::Counter(id.clone()));
+        }
+    }
+    for (account, old) in &b.members {
+        let new = a.members.get(account).ok_or_else(|| dangling("member vanished", account))?;
+        if new.next_nonce < old.next_nonce {
+            return Err(Violation::Backwards(format!("nonce of {account:?}")));
+        }
+    }
+    Ok(())
+}
+
+fn dangling(what: &str, id: &dyn std::fmt::Debug) -> Violation {
+    Violation::Dangling(format!("{what} {id:?}"))
 }

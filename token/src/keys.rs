@@ -6,7 +6,10 @@
 
 use serde::{Deserialize, Serialize};
 use volt_proto::{AccountId, Amount, Asset, ChainId, Hash, Height, Nonce, Role, Symbol, Text};
-use volt_proto::{Timestamp, codec};
+use volt_proto::{
+    Attestation, BatteryStatus, Custody, ErrorCode, LeaseTerms, Passport, Serial, Signature,
+    Timestamp, codec,
+};
 
 /// Every key of the ledger state. Variants are only ever appended, so stored keys keep meaning.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -23,6 +26,19 @@ pub enum Key {
     Class(Symbol),
     /// A settled trade, by trade id: the [`Height`] it settled at.
     TradeSettled(Hash),
+    /// A battery, by serial: [`Battery`].
+    Battery(Serial),
+    /// A station: [`Station`].
+    Station(Symbol),
+    /// A vehicle: [`Vehicle`].
+    Vehicle(Symbol),
+    /// A lease, by lease id: [`Lease`].
+    Lease(Hash),
+    /// A recorded attestation, by station and counter: [`AttestationRecord`].
+    Attestation(Symbol, u64),
+    /// A conflicting attestation for a used counter, by station, counter and attestation id:
+    /// [`Evidence`].
+    Evidence(Symbol, u64, Hash),
 }
 
 impl Key {
@@ -72,6 +88,12 @@ impl Member {
 pub struct Holding {
     /// Units held.
     pub amount: Amount,
+    /// Share classes with revenue: the class's revenue per share (scaled by 2⁶⁴) when this
+    /// holding was last settled.
+    pub revenue_checkpoint: u128,
+    /// Share classes with revenue: revenue settled to this holder and not yet claimed, scaled
+    /// by 2⁶⁴ (the fraction below one unit stays here, so no claim schedule loses any).
+    pub revenue_accrued: u128,
 }
 
 /// A currency's settlement token.
@@ -100,6 +122,185 @@ pub struct ShareClass {
     pub redeemed: Amount,
     /// Paused classes do not move.
     pub paused: bool,
+    /// The batteries this class is a share of (empty for a plain class).
+    pub batteries: Vec<Serial>,
+    /// The revenue accumulator (battery classes only).
+    pub revenue: Option<Revenue>,
+}
+
+/// A share class's revenue: an accumulator of revenue per share, so distribution and claims are
+/// O(1) whatever the number of holders.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revenue {
+    /// The currency revenue is paid in.
+    pub currency: volt_proto::Symbol,
+    /// Revenue per outstanding share ever distributed, scaled by 2⁶⁴.
+    pub per_share: u128,
+    /// The scaled remainder of the last division, carried into the next distribution.
+    pub carry: u128,
+    /// Revenue that arrived while no shares were outstanding; distributed with the next deposit
+    /// that finds shares outstanding.
+    pub held: Amount,
+    /// Cash the class holds for its holders: deposited − claimed.
+    pub pot: Amount,
+    /// Revenue ever deposited (fees, energy payments, rent, forfeited deposits).
+    pub deposited: Amount,
+    /// Revenue ever claimed.
+    pub claimed: Amount,
+}
+
+/// A battery's dynamic health, from attestations (never rises, except by remanufacturing).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// Last reported state of charge, per mille.
+    pub soc_permille: u16,
+    /// State of health, per mille: never rises unless remanufactured.
+    pub soh_permille: u16,
+    /// Full equivalent cycles: never falls.
+    pub full_cycles: u32,
+    /// Energy delivered over its life, in watt-hours.
+    pub energy_throughput_wh: u64,
+}
+
+/// A registered battery.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Battery {
+    /// Static passport.
+    pub passport: Passport,
+    /// Who registered it.
+    pub registrar: AccountId,
+    /// Lifecycle status (forward only).
+    pub status: BatteryStatus,
+    /// Its one custodian.
+    pub custody: Custody,
+    /// Dynamic health.
+    pub health: Health,
+    /// The share class it belongs to, if any.
+    pub class: Option<Symbol>,
+    /// The active lease, if any.
+    pub lease: Option<Hash>,
+    /// The last attestation that moved it.
+    pub last_attestation: Option<(Symbol, u64)>,
+}
+
+/// A swap station.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Station {
+    /// The operator that registered it.
+    pub operator: AccountId,
+    /// The current controller key; only it signs attestations.
+    pub controller: AccountId,
+    /// Where it is.
+    pub location: Text,
+    /// Number of battery slots.
+    pub slots: u16,
+    /// The operator's cut of each fee, in basis points.
+    pub operator_cut_bps: u16,
+    /// False once decommissioned.
+    pub active: bool,
+    /// The last recorded attestation counter (0 = none yet).
+    pub counter: u64,
+    /// Swaps settled.
+    pub swaps: u64,
+    /// Attestations recorded as disputed.
+    pub disputed: u64,
+    /// Energy delivered through settled swaps and exports, in watt-hours.
+    pub energy_wh: u64,
+    /// Fees and energy payments settled.
+    pub fees: Amount,
+    /// The operator's cut of them.
+    pub operator_cut: Amount,
+}
+
+/// A registered vehicle.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Vehicle {
+    /// The fleet account that pays its swaps.
+    pub fleet: AccountId,
+}
+
+/// Lease status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LeaseStatus {
+    /// Running.
+    Active,
+    /// Closed with rent paid; deposit returned.
+    Closed,
+    /// Defaulted; deposit forfeited to the class.
+    Defaulted,
+}
+
+/// A lease of a share class's batteries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    /// The agreed terms.
+    pub terms: LeaseTerms,
+    /// The operator that opened it.
+    pub lessor: AccountId,
+    /// When it started (block time).
+    pub start: Timestamp,
+    /// Periods in the term, including extensions.
+    pub periods_total: u32,
+    /// Periods paid.
+    pub periods_paid: u32,
+    /// Deposit held in escrow (zero once returned or forfeited).
+    pub deposit_held: Amount,
+    /// Status.
+    pub status: LeaseStatus,
+}
+
+/// What a recorded attestation did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AttestationEffect {
+    /// A settled swap and the usage receipt it minted.
+    Swap(UsageReceipt),
+    /// A settled energy export.
+    Energy(UsageReceipt),
+    /// Recorded, but it conflicted with the ledger for this reason: no other effect.
+    Disputed(ErrorCode),
+}
+
+/// A usage receipt: minted by each settled swap or energy export.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageReceipt {
+    /// The station.
+    pub station: Symbol,
+    /// The attestation counter.
+    pub counter: u64,
+    /// The batteries involved (out, in for a swap; one for an export).
+    pub batteries: Vec<Serial>,
+    /// Energy, in watt-hours.
+    pub energy_wh: u64,
+    /// The fee or payment.
+    pub fee: Amount,
+    /// The station operator's cut of it.
+    pub operator_cut: Amount,
+    /// Who paid.
+    pub payer: AccountId,
+    /// The share class credited with the rest.
+    pub class: Symbol,
+}
+
+/// A recorded attestation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttestationRecord {
+    /// The attestation id (blake3 of its canonical bytes).
+    pub id: Hash,
+    /// The height it was recorded at.
+    pub height: Height,
+    /// What it did.
+    pub effect: AttestationEffect,
+}
+
+/// A second, different attestation signed for a counter that was already used.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// The conflicting attestation.
+    pub attestation: Attestation,
+    /// The controller's signature on it.
+    pub signature: Signature,
+    /// The height it was seen at.
+    pub height: Height,
 }
 
 impl ShareClass {

@@ -41,6 +41,7 @@ mod calls;
 mod exec;
 pub mod invariants;
 pub mod keys;
+pub mod revenue;
 mod state;
 pub mod store;
 pub mod testkit;

@@ -131,11 +131,8 @@ impl<S: Store> State<S> {
         }
         let mut writes: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
         let mut put = |key: Key, value: Vec<u8>| writes.insert(key.encode(), Some(value));
-        let meta = Meta {
-            chain_id: genesis.chain_id.clone(),
-            height: Height(0),
-            time: genesis.time,
-        };
+        let meta =
+            Meta { chain_id: genesis.chain_id.clone(), height: Height(0), time: genesis.time };
         put(Key::Meta, codec::encode(&meta));
         let mut roles = BTreeMap::new();
         for m in &genesis.members {
@@ -162,23 +159,14 @@ impl<S: Store> State<S> {
                 let (currency, issuer) = (currency.clone(), *issuer);
                 return Err(GenesisError::BadIssuer { currency, issuer });
             }
-            let record = Currency {
-                issuer: *issuer,
-                minted: Amount::ZERO,
-                burned: Amount::ZERO,
-            };
+            let record = Currency { issuer: *issuer, minted: Amount::ZERO, burned: Amount::ZERO };
             put(Key::Currency(currency.clone()), codec::encode(&record));
         }
         let writes: Vec<Write> = writes.into_iter().collect();
         store.apply(&writes)?;
         let mut tree = StateTree::new();
         tree.apply(writes);
-        Ok(State {
-            store,
-            tree,
-            chain_id: genesis.chain_id.clone(),
-            keys: BTreeMap::new(),
-        })
+        Ok(State { store, tree, chain_id: genesis.chain_id.clone(), keys: BTreeMap::new() })
     }
 
     /// Opens a store that already holds a chain, rebuilding the tree from its entries.
@@ -194,12 +182,7 @@ impl<S: Store> State<S> {
         let meta: Meta = decode_stored(&meta_key, meta)?;
         let mut tree = StateTree::new();
         tree.apply(entries.into_iter().map(|(k, v)| (k, Some(v))));
-        Ok(State {
-            store,
-            tree,
-            chain_id: meta.chain_id,
-            keys: BTreeMap::new(),
-        })
+        Ok(State { store, tree, chain_id: meta.chain_id, keys: BTreeMap::new() })
     }
 
     /// Applies one block: every transaction in order, each atomically, then commits all writes
@@ -210,33 +193,21 @@ impl<S: Store> State<S> {
         txs: &[SignedTx],
     ) -> Result<BlockResult, BlockError> {
         if txs.len() > BLOCK_TXS_MAX {
-            return Err(BlockError::TooManyTxs {
-                count: txs.len(),
-                max: BLOCK_TXS_MAX,
-            });
+            return Err(BlockError::TooManyTxs { count: txs.len(), max: BLOCK_TXS_MAX });
         }
         let mut meta = self.meta()?;
         if meta.height.checked_next() != Some(ctx.height) {
-            return Err(BlockError::WrongHeight {
-                last: meta.height,
-                got: ctx.height,
-            });
+            return Err(BlockError::WrongHeight { last: meta.height, got: ctx.height });
         }
         if ctx.time < meta.time {
-            return Err(BlockError::TimeWentBack {
-                last: meta.time,
-                got: ctx.time,
-            });
+            return Err(BlockError::TimeWentBack { last: meta.time, got: ctx.time });
         }
         let prepared = self.prepare(txs);
         let mut block = Pending::new();
         let mut receipts = Vec::with_capacity(txs.len());
         for (tx, prep) in txs.iter().zip(&prepared) {
             let outcome = self.apply_tx(&mut block, ctx, tx, prep)?;
-            receipts.push(Receipt {
-                tx_id: prep.id,
-                outcome,
-            });
+            receipts.push(Receipt { tx_id: prep.id, outcome });
         }
         meta.height = ctx.height;
         meta.time = ctx.time;
@@ -244,10 +215,7 @@ impl<S: Store> State<S> {
         let writes: Vec<Write> = block.into_iter().collect();
         self.store.apply(&writes)?;
         let state_root = self.tree.apply(writes);
-        Ok(BlockResult {
-            receipts,
-            state_root,
-        })
+        Ok(BlockResult { receipts, state_root })
     }
 
     /// Ids and signature verdicts for a block's transactions. The signatures are verified as
@@ -260,10 +228,7 @@ impl<S: Store> State<S> {
         let mut keys = Vec::with_capacity(txs.len());
         for tx in txs {
             let body = codec::encode(&tx.body);
-            prepared.push(Prepared {
-                id: Hash::of(&body),
-                signature_ok: false,
-            });
+            prepared.push(Prepared { id: Hash::of(&body), signature_ok: false });
             messages.push(sig::signing_message(Domain::Tx, &tx.body.chain_id, &body));
             keys.push(self.public_key(tx.body.signer));
         }
@@ -272,14 +237,7 @@ impl<S: Store> State<S> {
             .enumerate()
             .filter_map(|(i, key)| {
                 let key = key.as_ref()?;
-                Some((
-                    i,
-                    BatchItem {
-                        key,
-                        message: &messages[i],
-                        signature: &txs[i].signature,
-                    },
-                ))
+                Some((i, BatchItem { key, message: &messages[i], signature: &txs[i].signature }))
             })
             .collect();
         let batch: Vec<BatchItem<'_>> = items.iter().map(|(_, item)| *item).collect();
@@ -337,10 +295,13 @@ impl<S: Store> State<S> {
         }
         let mut cx = cx;
         let outcome = match calls::execute(&mut cx, &body.call) {
-            Ok(()) => {
+            Ok(done) => {
                 let writes = cx.into_writes();
                 block.extend(writes);
-                TxOutcome::Applied
+                match done {
+                    calls::Done::Applied => TxOutcome::Applied,
+                    calls::Done::Disputed(code) => TxOutcome::Disputed(code),
+                }
             }
             Err(Fail::Code(code)) => TxOutcome::Failed(code),
             Err(fail @ Fail::Storage(_)) => return Err(storage_failure(fail)),
@@ -349,9 +310,7 @@ impl<S: Store> State<S> {
         // never be replayed. The call may have changed the signer's record, so read it again.
         let key = Key::Member(signer).encode();
         let cx = Cx::new(&self.store, block, ctx, &self.chain_id, signer);
-        let mut member = cx
-            .get::<Member>(&Key::Member(signer))
-            .map_err(storage_failure)?;
+        let mut member = cx.get::<Member>(&Key::Member(signer)).map_err(storage_failure)?;
         if let Some(member) = member.as_mut() {
             member.next_nonce = Nonce(member.next_nonce.0.saturating_add(1));
             block.insert(key, Some(codec::encode(member)));
@@ -374,10 +333,7 @@ impl<S: Store> State<S> {
     /// Chain-wide facts (last height and time).
     pub fn meta(&self) -> Result<Meta, StorageError> {
         self.record(&Key::Meta)?
-            .ok_or_else(|| StorageError::Corrupt {
-                key: "Meta".into(),
-                reason: "missing".into(),
-            })
+            .ok_or_else(|| StorageError::Corrupt { key: "Meta".into(), reason: "missing".into() })
     }
 
     /// The last applied height.

@@ -71,10 +71,6 @@ impl Store for MemStore {
     }
 
     fn entries(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError> {
-        Ok(self
-            .map
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect())
+        Ok(self.map.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
     }
 }

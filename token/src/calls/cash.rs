@@ -10,26 +10,15 @@ pub(crate) fn register(cx: &mut Cx<'_>, currency: &Symbol, issuer: AccountId) ->
     ensure(!member.revoked, ErrorCode::UnknownAccount)?;
     ensure(member.role == Role::Issuer, ErrorCode::WrongRole)?;
     let key = Key::Currency(currency.clone());
-    ensure(
-        cx.get::<Currency>(&key)?.is_none(),
-        ErrorCode::AlreadyExists,
-    )?;
-    cx.put(
-        &key,
-        &Currency {
-            issuer,
-            minted: Amount::ZERO,
-            burned: Amount::ZERO,
-        },
-    );
+    ensure(cx.get::<Currency>(&key)?.is_none(), ErrorCode::AlreadyExists)?;
+    cx.put(&key, &Currency { issuer, minted: Amount::ZERO, burned: Amount::ZERO });
     Ok(())
 }
 
 fn issued_by_signer(cx: &Cx<'_>, currency: &Symbol) -> Outcome<Currency> {
     cx.require_role(&[Role::Issuer])?;
-    let record: Currency = cx
-        .get(&Key::Currency(currency.clone()))?
-        .ok_or(ErrorCode::UnknownCurrency)?;
+    let record: Currency =
+        cx.get(&Key::Currency(currency.clone()))?.ok_or(ErrorCode::UnknownCurrency)?;
     ensure(record.issuer == cx.signer, ErrorCode::NotIssuer)?;
     Ok(record)
 }
@@ -43,10 +32,7 @@ pub(crate) fn mint(
     let mut record = issued_by_signer(cx, currency)?;
     ensure(!amount.is_zero(), ErrorCode::ZeroAmount)?;
     cx.require_receiver(to)?;
-    record.minted = record
-        .minted
-        .checked_add(amount)
-        .ok_or(ErrorCode::Overflow)?;
+    record.minted = record.minted.checked_add(amount).ok_or(ErrorCode::Overflow)?;
     cx.credit(&Asset::Cash(currency.clone()), to, amount)?;
     cx.put(&Key::Currency(currency.clone()), &record);
     Ok(())
@@ -56,10 +42,7 @@ pub(crate) fn burn(cx: &mut Cx<'_>, currency: &Symbol, amount: Amount) -> Outcom
     let mut record = issued_by_signer(cx, currency)?;
     ensure(!amount.is_zero(), ErrorCode::ZeroAmount)?;
     cx.debit(&Asset::Cash(currency.clone()), cx.signer, amount)?;
-    record.burned = record
-        .burned
-        .checked_add(amount)
-        .ok_or(ErrorCode::Overflow)?;
+    record.burned = record.burned.checked_add(amount).ok_or(ErrorCode::Overflow)?;
     cx.put(&Key::Currency(currency.clone()), &record);
     Ok(())
 }

@@ -54,10 +54,7 @@ pub(crate) fn recover(cx: &mut Cx<'_>, lost: AccountId, new: AccountId) -> Outco
     PublicKey::from_account(new).map_err(|_| ErrorCode::BadKey)?;
     let mut old = cx.member_or(lost, ErrorCode::UnknownAccount)?;
     ensure(!old.revoked, ErrorCode::UnknownAccount)?;
-    ensure(
-        cx.get::<Member>(&Key::Member(new))?.is_none(),
-        ErrorCode::AlreadyExists,
-    )?;
+    ensure(cx.get::<Member>(&Key::Member(new))?.is_none(), ErrorCode::AlreadyExists)?;
     let holdings = std::mem::take(&mut old.holdings);
     for asset in &holdings {
         let from = Key::Balance(asset.clone(), lost);

@@ -14,10 +14,7 @@ pub(crate) fn create(
     cx.require_role(&[Role::Issuer])?;
     ensure(!supply_max.is_zero(), ErrorCode::ZeroAmount)?;
     let key = Key::Class(class.clone());
-    ensure(
-        cx.get::<ShareClass>(&key)?.is_none(),
-        ErrorCode::AlreadyExists,
-    )?;
+    ensure(cx.get::<ShareClass>(&key)?.is_none(), ErrorCode::AlreadyExists)?;
     let record = ShareClass {
         issuer: cx.signer,
         name: name.clone(),
@@ -25,6 +22,8 @@ pub(crate) fn create(
         issued: Amount::ZERO,
         redeemed: Amount::ZERO,
         paused: false,
+        batteries: Vec::new(),
+        revenue: None,
     };
     cx.put(&key, &record);
     Ok(())
@@ -37,10 +36,7 @@ pub(crate) fn issue(cx: &mut Cx<'_>, class: &Symbol, to: AccountId, amount: Amou
     ensure(record.issuer == cx.signer, ErrorCode::NotIssuer)?;
     ensure(!record.paused, ErrorCode::ClassPaused)?;
     ensure(!amount.is_zero(), ErrorCode::ZeroAmount)?;
-    let issued = record
-        .issued
-        .checked_add(amount)
-        .ok_or(ErrorCode::Overflow)?;
+    let issued = record.issued.checked_add(amount).ok_or(ErrorCode::Overflow)?;
     ensure(issued <= record.supply_max, ErrorCode::SupplyCapExceeded)?;
     cx.require_receiver(to)?;
     record.issued = issued;
@@ -57,10 +53,7 @@ pub(crate) fn redeem(cx: &mut Cx<'_>, class: &Symbol, amount: Amount) -> Outcome
     let key = Key::Class(class.clone());
     let mut record: ShareClass = cx.get(&key)?.ok_or(ErrorCode::UnknownClass)?;
     cx.debit(&asset, cx.signer, amount)?;
-    record.redeemed = record
-        .redeemed
-        .checked_add(amount)
-        .ok_or(ErrorCode::Overflow)?;
+    record.redeemed = record.redeemed.checked_add(amount).ok_or(ErrorCode::Overflow)?;
     cx.put(&key, &record);
     Ok(())
 }

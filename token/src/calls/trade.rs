@@ -19,15 +19,9 @@ pub(crate) fn settle(
         return Err(ErrorCode::NotTradeParty.into());
     };
     ensure(terms.maker != terms.taker, ErrorCode::SelfTransfer)?;
-    ensure(
-        cx.ctx.height <= terms.expiry_height,
-        ErrorCode::TradeExpired,
-    )?;
+    ensure(cx.ctx.height <= terms.expiry_height, ErrorCode::TradeExpired)?;
     let id = terms.id();
-    ensure(
-        cx.get::<Height>(&Key::TradeSettled(id))?.is_none(),
-        ErrorCode::TradeReplayed,
-    )?;
+    ensure(cx.get::<Height>(&Key::TradeSettled(id))?.is_none(), ErrorCode::TradeReplayed)?;
     let key =
         PublicKey::from_account(counterparty).map_err(|_| ErrorCode::BadCounterpartySignature)?;
     sig::verify(&key, &terms.signing_message(cx.chain_id), counterparty_sig)
@@ -40,18 +34,8 @@ pub(crate) fn settle(
     }
     require_movable(cx, &terms.maker_gives.asset)?;
     require_movable(cx, &terms.taker_gives.asset)?;
-    cx.transfer(
-        &terms.maker_gives.asset,
-        terms.maker,
-        terms.taker,
-        terms.maker_gives.amount,
-    )?;
-    cx.transfer(
-        &terms.taker_gives.asset,
-        terms.taker,
-        terms.maker,
-        terms.taker_gives.amount,
-    )?;
+    cx.transfer(&terms.maker_gives.asset, terms.maker, terms.taker, terms.maker_gives.amount)?;
+    cx.transfer(&terms.taker_gives.asset, terms.taker, terms.maker, terms.taker_gives.amount)?;
     let height = cx.ctx.height;
     cx.put(&Key::TradeSettled(id), &height);
     Ok(())
