@@ -164,3 +164,113 @@ pub fn chain_id() -> ChainId {
         Err(error) => panic!("{error}"),
     }
 }
+
+/// A serial from a literal (test use).
+pub fn serial(text: &str) -> volt_proto::Serial {
+    match volt_proto::Serial::new(text) {
+        Ok(serial) => serial,
+        Err(error) => panic!("bad test serial {text:?}: {error}"),
+    }
+}
+
+/// Text from a literal (test use).
+pub fn text(value: &str) -> volt_proto::Text {
+    match volt_proto::Text::new(value) {
+        Ok(text) => text,
+        Err(error) => panic!("bad test text: {error}"),
+    }
+}
+
+/// A plausible passport for a 52 kWh LFP swap pack (CATL #20 class).
+pub fn passport(serial: &str) -> volt_proto::Passport {
+    volt_proto::Passport {
+        product_id: text(&format!("urn:volt:battery:{serial}")),
+        category: volt_proto::BatteryCategory::Ev,
+        chemistry: text("LFP"),
+        manufacturer: text("Contemporary Amperex Technology"),
+        manufacturing_date: Timestamp(1_735_689_600_000),
+        manufacturing_place: text("Ningde, CN"),
+        rated_capacity_mah: 162_000_000,
+        rated_energy_wh: 52_000,
+        nominal_voltage_mv: 320_000,
+        expected_lifetime_cycles: 3_000,
+        carbon_footprint_g_per_kwh: 61_000,
+        document_hash: volt_proto::Hash::of(serial.as_bytes()),
+        document_uri: text(&format!("https://passport.example/{serial}")),
+    }
+}
+
+/// A battery reading with the given serial and health.
+pub fn reading(serial_text: &str, soh_permille: u16, cycles: u32) -> volt_proto::BatteryReading {
+    volt_proto::BatteryReading {
+        serial: serial(serial_text),
+        soc_permille: 900,
+        soh_permille,
+        cycles,
+    }
+}
+
+/// A swap attestation with typical readings (full battery in, tired battery out).
+pub fn swap(
+    station: &str,
+    counter: u64,
+    vehicle: &str,
+    battery_out: &str,
+    battery_in: &str,
+    fee: u128,
+) -> volt_proto::SwapAttestation {
+    volt_proto::SwapAttestation {
+        station: sym(station),
+        counter,
+        station_time: Timestamp(GENESIS_TIME.0 + counter * 60_000),
+        vehicle: sym(vehicle),
+        battery_out: volt_proto::BatteryReading {
+            soc_permille: 120,
+            ..reading(battery_out, 990, 10)
+        },
+        battery_in: volt_proto::BatteryReading {
+            soc_permille: 980,
+            ..reading(battery_in, 990, 10)
+        },
+        energy_wh: 40_000,
+        fee: Amount(fee),
+        currency: sym("HKD"),
+    }
+}
+
+impl World {
+    /// The signature of the test key `signer` over an attestation.
+    pub fn attest(
+        &self,
+        signer: &str,
+        attestation: &volt_proto::Attestation,
+    ) -> volt_proto::Signature {
+        key(signer).sign_raw(&attestation.signing_message(&self.chain_id))
+    }
+
+    /// A `SubmitAttestation` call for a swap signed by the test key `controller`.
+    pub fn swap_call(&self, controller: &str, swap: volt_proto::SwapAttestation) -> Call {
+        let attestation = volt_proto::Attestation::Swap(swap);
+        let signature = self.attest(controller, &attestation);
+        Call::SubmitAttestation { attestation, signature }
+    }
+
+    /// The signature of the test key `lessee` over lease terms.
+    pub fn lessee_signs(
+        &self,
+        lessee: &str,
+        terms: &volt_proto::LeaseTerms,
+    ) -> volt_proto::Signature {
+        key(lessee).sign_raw(&terms.signing_message(&self.chain_id))
+    }
+
+    /// Applies `call` from `name`, panicking unless it applied (set-up steps in tests).
+    pub fn ok(&mut self, name: &str, call: Call) {
+        let receipt = self.submit(name, call);
+        assert!(
+            receipt.outcome == volt_proto::TxOutcome::Applied,
+            "set-up call from {name} did not apply: {:?}",
+            receipt.outcome
+        );
+    }
+}
