@@ -2,14 +2,8 @@
 use volt_consensus::sim::{self, Scenario};
 
 fn main() {
-    let from: u64 = std::env::args()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let to: u64 = std::env::args()
-        .nth(2)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(24);
+    let from: u64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let to: u64 = std::env::args().nth(2).and_then(|s| s.parse().ok()).unwrap_or(24);
     for seed in from..to {
         let s = Scenario::from_seed(seed);
         let r = sim::run(s.clone());

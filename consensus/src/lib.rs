@@ -1,10 +1,137 @@
 //! Simplex BFT for Volt: a sans-IO core, its vote journal, and a seeded simulator.
 //!
-//! Modules: [`types`] (wire and journal types), [`validators`] (the genesis set, quorum,
-//! leaders, vote and certificate checks), [`core`] (the state machine), [`journal`] (the vote
-//! journal and its storages), [`sim`] (the deterministic simulator and invariant checker).
+//! Modules: [`types`] (wire and journal types and size limits), [`validators`] (the genesis
+//! set, quorum, leaders, vote and certificate checks), [`core`] (the state machine),
+//! [`journal`] (the vote journal and its two storages), [`sim`] (the deterministic simulator
+//! and its invariant checker).
 //!
-//! (The full specification follows in the next revision of this file.)
+//! # The protocol
+//!
+//! `n` validators, fixed at genesis, of which at most `f = ⌊(n − 1) / 3⌋` are faulty. A quorum
+//! is `q = n − f` (2f+1 when n = 3f+1). Views are numbered from 1 (view 0 is genesis); the
+//! leader of view `v` is validator `v mod n` in genesis order. Every vote carries
+//! `(epoch, view)`; one engine runs one epoch and drops other epochs' messages.
+//!
+//! Votes, each ed25519-signed over `signing_message(domain, chain_id, codec(subject))` with a
+//! domain per kind (`Domain::{Notarize, Nullify, Finalize}`, see `volt_proto::sig`):
+//! - `Notarize(epoch, view, parent_view, digest)`: "this block is valid and the first proposal
+//!   I accepted in this view";
+//! - `Nullify(epoch, view)`: "skip this view";
+//! - `Finalize(epoch, view, parent_view, digest)`: "this notarized block is final".
+//!
+//! `q` matching votes from distinct validators form a certificate (notarization,
+//! nullification, finalization): the vote, a signer bitmap and the signatures in signer order,
+//! checked with one batch verification (`volt_proto::sig::verify_batch`; the set and order are
+//! fixed by the certificate, so every node sees the same batch).
+//!
+//! A block is `(epoch, view, height, parent_view, parent digest, payload)`; its digest is blake3
+//! over the canonical header in which the payload appears as its own blake3 digest.
+//!
+//! Rules of node `i` in view `v`:
+//! 1. **Enter** `v`: arm a leader timer (2Δ) and an advance timer (3Δ). Views are entered only
+//!    forward, and only through a certificate of the view before (or of any higher view).
+//! 2. **Propose** (leader of `v`): choose the parent by walking down from `v − 1` through
+//!    nullified views to the first notarized or finalized view `p` (or the last finalized
+//!    block); ask the application for a payload; send the block with the leader's own
+//!    `Notarize` (the proposal *is* the leader's vote).
+//! 3. **Validity rule**: a proposal for `v` from `leader(v)` is valid when `parent_view < v`,
+//!    the parent is the last finalized block or carries a notarization or finalization at
+//!    `parent_view` with exactly that digest, every view in `(parent_view, v)` has a
+//!    nullification, `height = parent height + 1`, and the application accepts the payload.
+//!    Missing certificates or parent blocks are fetched; the check resumes when they arrive.
+//! 4. **Notarize** the first valid proposal of `v`, once. An invalid one is nullified at once.
+//! 5. **Timeouts**: at the leader timeout, if `i` notarized nothing in `v`, and at the advance
+//!    timeout in any case, `i` sends `Nullify(v)`, unless it already sent `Finalize(v)`. While
+//!    stuck, it rebroadcasts the nullify and the certificate that moved it into `v` every
+//!    `retry_ms`.
+//! 6. **Notarization of `w`** (formed or received): if `i` did not nullify `w` and `w` is above
+//!    its journal floor and last finalized view, send `Finalize(w)`; if `w ≥ v`, enter `w + 1`.
+//! 7. **Nullification of `w ≥ v`**: enter `w + 1`. **Finalization of `w`**: the block and all
+//!    its ancestors are final; they are delivered in height order once their blocks are held
+//!    (missing ones are fetched by digest); if `w ≥ v`, enter `w + 1`.
+//! 8. **Fast-forward**: any valid certificate of a view `≥ v` moves `i` past it. A peer still
+//!    nullifying a view `i` has left gets the certificate that ended it.
+//! 9. **Untrusted input**: messages from unknown signers, with bad signatures or bad
+//!    certificates, of another epoch, at or below the last finalized view, more than
+//!    [`types::VIEWS_AHEAD_MAX`] views ahead (votes and proposals; certificates prove
+//!    themselves), oversized, non-canonical, or unasked-for blocks are dropped and counted
+//!    ([`core::Rejection`]); the first vote of a signer per kind and view counts, later
+//!    different ones are counted as equivocation.
+//!
+//! # Safety argument
+//!
+//! Honest nodes are at least `n − f ≥ q`; two quorums share at least `2q − n ≥ f + 1`
+//! validators, hence one honest one.
+//! - *One notarized digest per view*: an honest node notarizes at most once per view (rule 4,
+//!   enforced by an assertion and by the journal across restarts), so two notarizations of one
+//!   view would need an honest node in both quorums to vote twice.
+//! - *No view both nullified and finalized*: a finalization of `v` has `q` signers, of which
+//!   `f + 1` honest ones sent `Finalize(v)` and so never `Nullify(v)` (rule 5, journal-backed);
+//!   only `n − (f + 1) < q` could nullify.
+//! - *Finalized chains are prefixes*: let `b` be finalized at view `v`. No nullification of `v`
+//!   exists (above), and the only notarized block at `v` is `b`. A valid proposal at `w > v`
+//!   either has parent view `≥ v` (then by induction its chain runs through the unique
+//!   notarized block at `v`, i.e. `b`, since its parent's proposal was itself valid for a
+//!   quorum including an honest node), or skips `v`, which needs a nullification of `v` that
+//!   cannot exist. So every notarized (hence every finalized) block above `v` extends `b`,
+//!   and finalized blocks at one height agree.
+//! - *Certificates*: a node accepts a certificate only after checking the bitmap (`ceil(n/8)`
+//!   bytes, no bit beyond `n`), at least `q` distinct signers, one signature per signer, and the
+//!   batch verification. Certificates it forms itself contain only individually verified votes.
+//!
+//! Liveness: after GST, if the leader of a view is honest and every honest node enters the view
+//! within Δ of each other, the proposal arrives before 2Δ and the view is notarized before 3Δ.
+//! Otherwise all honest nodes nullify (timers), the nullify rebroadcast with the entry
+//! certificate brings laggards forward, and a nullification forms. Fetching fills in missing
+//! certificates and blocks.
+//!
+//! # Persistence order
+//!
+//! Every turn of `handle` returns its outputs in this order: the turn's journal records
+//! ([`Output::JournalAppend`]: every vote signed in the turn and the highest view entered) or
+//! one atomic [`Output::JournalRewrite`] when pruning, then exactly one [`Output::JournalSync`]
+//! (`sync_data` on the file), then everything else (sends, broadcasts, fetches, timers,
+//! application requests, finalized blocks). The driver performs them in order, so no vote
+//! leaves the node before it is durable; a crash before the sync loses only votes nobody saw.
+//! On start, the journal is replayed: a torn tail is truncated, corruption in the middle stops
+//! the node ([`journal::JournalError::Corrupt`]); the core restores its own votes and entered
+//! view, re-sends the journaled votes, and its checks (rule 4, 5, 6 and assertions in `sign`)
+//! refuse any vote that would conflict with them. Once the finalized view passes the journal's
+//! floor by [`core::JOURNAL_PRUNE_VIEWS`], the journal is rewritten with a new floor (the
+//! finalized view + 1), the entered view and the node's votes at or above the floor; the node
+//! never signs below its floor. Blocks, certificates and the finalized chain are not in the
+//! journal: they are recovered from the application's store (the anchor) and from peers.
+//!
+//! # Deviations from the Simplex paper (Chan and Pass 2023)
+//!
+//! 1. **Explicit `Nullify` and `Finalize` votes** instead of votes for a "dummy block" and the
+//!    paper's implicit finalize; separate `Notarize` and `Nullify` messages (as commonware).
+//! 2. **Certificates are not embedded in proposals**: the leader's block names its parent view,
+//!    and replicas fetch missing notarizations, nullifications and blocks from peers
+//!    ([`types::Request`]). The paper forwards every certificate it sees; here a node
+//!    broadcasts only certificates it forms, and answers stuck peers and requests.
+//! 3. **Two timers** (leader 2Δ, advance 3Δ) instead of one 3Δ timer, and **nullify
+//!    rebroadcast** with the entry certificate while stuck; an invalid proposal is nullified at
+//!    once.
+//! 4. **Finalize votes are unchained**: a node may send `Finalize(w)` for any notarized view it
+//!    did not nullify, even after leaving it (above its floor and its finalized view).
+//! 5. **Fast-forward** on any valid certificate of a higher view, not just the next one.
+//! 6. **Epochs** in every vote; one engine per epoch; no reconfiguration inside the core.
+//! 7. **Persistence**: the vote journal and its pruning floor are additions (the paper assumes
+//!    no crashes); a restarted node never votes below its floor.
+//! 8. **Payload verification** by the application is asynchronous (`Verify` / `Verified`).
+//! 9. **Heights** are part of the block header, so the application can number blocks without
+//!    walking the chain.
+//!
+//! # Limits
+//!
+//! Named constants bound everything from outside: [`types::MESSAGE_BYTES_MAX`],
+//! [`types::BLOCK_PAYLOAD_BYTES_MAX`], [`types::BLOCKS_PER_RESPONSE_MAX`],
+//! [`types::VALIDATORS_MAX`] (bitmap size), [`types::VIEWS_AHEAD_MAX`],
+//! [`journal::JOURNAL_RECORD_BYTES_MAX`], [`core::WANTS_MAX`] (outstanding fetches),
+//! [`core::FINALIZED_BLOCKS_KEPT`], [`core::PARENT_GAP_MAX`],
+//! [`core::FINALIZE_BLOCKS_PER_TURN_MAX`]. Per-view state is kept from the last finalized view
+//! up; it grows only while finality stalls (one entry per view, a few certificates each).
 
 pub mod core;
 pub mod journal;

@@ -75,10 +75,7 @@ pub struct Proposal {
 impl Proposal {
     /// The (epoch, view) of this proposal.
     pub fn round(&self) -> Round {
-        Round {
-            epoch: self.epoch,
-            view: self.view,
-        }
+        Round { epoch: self.epoch, view: self.view }
     }
 }
 
@@ -264,11 +261,7 @@ impl Certificate {
             signers[i / 8] |= 1 << (i % 8);
             signatures.push(*signature);
         }
-        Certificate {
-            vote,
-            signers,
-            signatures,
-        }
+        Certificate { vote, signers, signatures }
     }
 }
 

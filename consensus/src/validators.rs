@@ -78,20 +78,15 @@ impl ValidatorSet {
     /// Checks and orders nothing: the genesis order is the leader order.
     pub fn new(accounts: &[AccountId]) -> Result<ValidatorSet, SetError> {
         if accounts.is_empty() || accounts.len() > VALIDATORS_MAX {
-            return Err(SetError::Size {
-                actual: accounts.len(),
-                max: VALIDATORS_MAX,
-            });
+            return Err(SetError::Size { actual: accounts.len(), max: VALIDATORS_MAX });
         }
         let mut keys = Vec::with_capacity(accounts.len());
         for (i, account) in accounts.iter().enumerate() {
             if accounts[..i].contains(account) {
                 return Err(SetError::Duplicate(*account));
             }
-            let key = PublicKey::from_account(*account).map_err(|error| SetError::Key {
-                account: *account,
-                error,
-            })?;
+            let key = PublicKey::from_account(*account)
+                .map_err(|error| SetError::Key { account: *account, error })?;
             keys.push(key);
         }
         Ok(ValidatorSet { keys })
@@ -131,20 +126,14 @@ impl ValidatorSet {
 
     /// The index of `account`, if it is a validator.
     pub fn index_of(&self, account: &AccountId) -> Option<ValidatorIndex> {
-        self.keys
-            .iter()
-            .position(|k| k.account() == *account)
-            .map(|i| i as ValidatorIndex)
+        self.keys.iter().position(|k| k.account() == *account).map(|i| i as ValidatorIndex)
     }
 
     /// The checked key of validator `index`.
     pub fn key(&self, index: ValidatorIndex) -> Result<&PublicKey, CheckError> {
         self.keys
             .get(usize::from(index))
-            .ok_or(CheckError::UnknownSigner {
-                signer: index,
-                n: self.len(),
-            })
+            .ok_or(CheckError::UnknownSigner { signer: index, n: self.len() })
     }
 
     /// Verifies one vote's signature (the signer must be in the set).
@@ -171,11 +160,7 @@ impl ValidatorSet {
         );
         let mut items = Vec::with_capacity(signers.len());
         for (signer, signature) in signers.iter().zip(&certificate.signatures) {
-            items.push(BatchItem {
-                key: self.key(*signer)?,
-                message: &message,
-                signature,
-            });
+            items.push(BatchItem { key: self.key(*signer)?, message: &message, signature });
         }
         sig::verify_batch(&items).map_err(CheckError::BadSignature)
     }
@@ -187,17 +172,11 @@ impl ValidatorSet {
     ) -> Result<Vec<ValidatorIndex>, CheckError> {
         let n = self.len();
         if certificate.signers.len() != n.div_ceil(8) {
-            return Err(CheckError::Bitmap {
-                actual: certificate.signers.len(),
-                n,
-            });
+            return Err(CheckError::Bitmap { actual: certificate.signers.len(), n });
         }
         let signers = certificate.signer_indices();
         if signers.iter().any(|s| usize::from(*s) >= n) {
-            return Err(CheckError::Bitmap {
-                actual: certificate.signers.len(),
-                n,
-            });
+            return Err(CheckError::Bitmap { actual: certificate.signers.len(), n });
         }
         if signers.len() != certificate.signatures.len() {
             return Err(CheckError::SignatureCount {
@@ -206,10 +185,7 @@ impl ValidatorSet {
             });
         }
         if signers.len() < self.quorum() {
-            return Err(CheckError::TooFewSigners {
-                actual: signers.len(),
-                quorum: self.quorum(),
-            });
+            return Err(CheckError::TooFewSigners { actual: signers.len(), quorum: self.quorum() });
         }
         Ok(signers)
     }
@@ -223,9 +199,5 @@ pub fn sign_vote(
     vote: Vote,
 ) -> SignedVote {
     let signature: Signature = key.sign(vote.domain(), chain_id, &vote.signed_payload());
-    SignedVote {
-        vote,
-        signer,
-        signature,
-    }
+    SignedVote { vote, signer, signature }
 }

@@ -26,9 +26,8 @@ struct H {
 
 impl H {
     fn new(n: usize) -> H {
-        let keys: Vec<Keypair> = (0..n)
-            .map(|i| Keypair::for_testing(&format!("core-test-{i}")))
-            .collect();
+        let keys: Vec<Keypair> =
+            (0..n).map(|i| Keypair::for_testing(&format!("core-test-{i}"))).collect();
         H {
             set: ValidatorSet::from_keypairs(&keys).unwrap(),
             keys,
@@ -80,26 +79,17 @@ impl H {
     }
 
     fn cert(&self, vote: Vote, signers: &[ValidatorIndex]) -> Certificate {
-        let sigs: Vec<_> = signers
-            .iter()
-            .map(|s| (*s, self.vote(*s, vote).signature))
-            .collect();
+        let sigs: Vec<_> = signers.iter().map(|s| (*s, self.vote(*s, vote).signature)).collect();
         Certificate::from_votes(vote, self.set.len(), &sigs)
     }
 }
 
 fn nullify(view: u64) -> Vote {
-    Vote::Nullify(Round {
-        epoch: Epoch(0),
-        view: View(view),
-    })
+    Vote::Nullify(Round { epoch: Epoch(0), view: View(view) })
 }
 
 fn msg(from: ValidatorIndex, message: &Message) -> Input {
-    Input::Message {
-        from,
-        bytes: message.encode(),
-    }
+    Input::Message { from, bytes: message.encode() }
 }
 
 fn sent(outputs: &[Output]) -> Vec<Message> {
@@ -136,18 +126,9 @@ fn journal(outputs: &[Output]) -> Vec<Record> {
 fn notarize_view_1(h: &H, core: &mut Core) -> (Block, Vec<Output>) {
     let block = h.block(1, &h.genesis, b"one");
     let out = core.handle(10, msg(1, &h.propose(&block)));
-    assert!(
-        out.iter()
-            .any(|o| matches!(o, Output::Verify(b) if *b == block))
-    );
-    let out = core.handle(
-        11,
-        Input::Verified {
-            view: View(1),
-            digest: block.digest(),
-            valid: true,
-        },
-    );
+    assert!(out.iter().any(|o| matches!(o, Output::Verify(b) if *b == block)));
+    let out =
+        core.handle(11, Input::Verified { view: View(1), digest: block.digest(), valid: true });
     (block, out)
 }
 
@@ -157,10 +138,7 @@ fn quorum_and_leader_rotation() {
     assert_eq!(H::new(4).set.quorum(), 3);
     assert_eq!(H::new(7).set.quorum(), 5);
     let set = &H::new(4).set;
-    assert_eq!(
-        (1..=5).map(|v| set.leader(View(v))).collect::<Vec<_>>(),
-        [1, 2, 3, 0, 1]
-    );
+    assert_eq!((1..=5).map(|v| set.leader(View(v))).collect::<Vec<_>>(), [1, 2, 3, 0, 1]);
 }
 
 #[test]
@@ -170,15 +148,9 @@ fn start_arms_both_view_timers() {
     let mut core = Core::new(h.config(ME), h.genesis.clone(), &[]).unwrap();
     let out = core.handle(100, Input::Start);
     let t = Timeouts::default();
-    for (kind, after) in [
-        (TimerKind::Leader, t.leader_ms),
-        (TimerKind::Advance, t.advance_ms),
-    ] {
-        assert!(
-            out.iter()
-                .any(|o| matches!(o, Output::SetTimer { timer, at_ms }
-            if *timer == Timer { view: View(1), kind } && *at_ms == 100 + after))
-        );
+    for (kind, after) in [(TimerKind::Leader, t.leader_ms), (TimerKind::Advance, t.advance_ms)] {
+        assert!(out.iter().any(|o| matches!(o, Output::SetTimer { timer, at_ms }
+            if *timer == Timer { view: View(1), kind } && *at_ms == 100 + after)));
     }
 }
 
@@ -190,22 +162,13 @@ fn leader_proposes_on_the_certified_parent_and_journals_first() {
     let mut core = Core::new(h.config(1), h.genesis.clone(), &[]).unwrap();
     let out = core.handle(0, Input::Start);
     let ask = out.iter().find_map(|o| match o {
-        Output::Propose {
-            view,
-            parent_view,
-            parent,
-            height,
-        } => Some((*view, *parent_view, *parent, *height)),
+        Output::Propose { view, parent_view, parent, height } => {
+            Some((*view, *parent_view, *parent, *height))
+        }
         _ => None,
     });
     assert_eq!(ask, Some((View(1), View(0), h.genesis.digest(), Height(1))));
-    let out = core.handle(
-        1,
-        Input::Proposed {
-            view: View(1),
-            payload: b"p".to_vec(),
-        },
-    );
+    let out = core.handle(1, Input::Proposed { view: View(1), payload: b"p".to_vec() });
     assert!(persistence_order_holds(&out));
     assert!(matches!(sent(&out)[..], [Message::Propose { .. }]));
     assert!(matches!(journal(&out)[..], [Record::Vote(_)]));
@@ -229,14 +192,8 @@ fn app_refusal_nullifies_the_view() {
     let mut core = h.core(ME);
     let block = h.block(1, &h.genesis, b"bad");
     core.handle(10, msg(1, &h.propose(&block)));
-    let out = core.handle(
-        11,
-        Input::Verified {
-            view: View(1),
-            digest: block.digest(),
-            valid: false,
-        },
-    );
+    let out =
+        core.handle(11, Input::Verified { view: View(1), digest: block.digest(), valid: false });
     assert_eq!(own_votes(&out), [nullify(1)]);
     assert_eq!(core.counters().get(Rejection::InvalidProposal), 1);
 }
@@ -247,20 +204,11 @@ fn leader_timeout_nullifies_and_retry_rebroadcasts() {
     // rebroadcast on retry together with the entry certificate.
     let h = H::new(4);
     let mut core = h.core(ME);
-    let timer = Timer {
-        view: View(1),
-        kind: TimerKind::Leader,
-    };
+    let timer = Timer { view: View(1), kind: TimerKind::Leader };
     let out = core.handle(1000, Input::Timeout(timer));
     assert_eq!(own_votes(&out), [nullify(1)]);
-    let retry = Timer {
-        view: View(1),
-        kind: TimerKind::Retry,
-    };
-    assert!(
-        out.iter()
-            .any(|o| matches!(o, Output::SetTimer { timer, .. } if *timer == retry))
-    );
+    let retry = Timer { view: View(1), kind: TimerKind::Retry };
+    assert!(out.iter().any(|o| matches!(o, Output::SetTimer { timer, .. } if *timer == retry)));
     let out = core.handle(2000, Input::Timeout(retry));
     assert_eq!(own_votes(&out), [nullify(1)]);
     assert!(journal(&out).is_empty(), "a rebroadcast is not a new vote");
@@ -272,19 +220,10 @@ fn notarized_replica_waits_for_the_advance_timeout() {
     let h = H::new(4);
     let mut core = h.core(ME);
     notarize_view_1(&h, &mut core);
-    let leader = Timer {
-        view: View(1),
-        kind: TimerKind::Leader,
-    };
+    let leader = Timer { view: View(1), kind: TimerKind::Leader };
     assert!(own_votes(&core.handle(1000, Input::Timeout(leader))).is_empty());
-    let advance = Timer {
-        view: View(1),
-        kind: TimerKind::Advance,
-    };
-    assert_eq!(
-        own_votes(&core.handle(1500, Input::Timeout(advance))),
-        [nullify(1)]
-    );
+    let advance = Timer { view: View(1), kind: TimerKind::Advance };
+    assert_eq!(own_votes(&core.handle(1500, Input::Timeout(advance))), [nullify(1)]);
 }
 
 #[test]
@@ -297,12 +236,8 @@ fn notarization_moves_on_and_finalizes() {
     let vote = h.vote(3, Vote::Notarize(block.proposal()));
     let out = core.handle(20, msg(3, &Message::Vote(vote)));
     assert_eq!(core.view(), View(2));
-    assert!(
-        sent(&out)
-            .iter()
-            .any(|m| matches!(m, Message::Certificate(c)
-        if c.vote == Vote::Notarize(block.proposal())))
-    );
+    assert!(sent(&out).iter().any(|m| matches!(m, Message::Certificate(c)
+        if c.vote == Vote::Notarize(block.proposal()))));
     assert_eq!(own_votes(&out), [Vote::Finalize(block.proposal())]);
     assert!(journal(&out).contains(&Record::Entered(View(2))));
 }
@@ -313,13 +248,7 @@ fn no_finalize_after_nullify() {
     let h = H::new(4);
     let mut core = h.core(ME);
     let block = h.block(1, &h.genesis, b"one");
-    core.handle(
-        1000,
-        Input::Timeout(Timer {
-            view: View(1),
-            kind: TimerKind::Leader,
-        }),
-    );
+    core.handle(1000, Input::Timeout(Timer { view: View(1), kind: TimerKind::Leader }));
     let cert = h.cert(Vote::Notarize(block.proposal()), &[0, 1, 3]);
     let out = core.handle(1100, msg(0, &Message::Certificate(cert)));
     assert_eq!(core.view(), View(2));
@@ -331,10 +260,7 @@ fn nullification_moves_on_without_finalize() {
     // Proves a nullification enters the next view and sends no finalize.
     let h = H::new(4);
     let mut core = h.core(ME);
-    let out = core.handle(
-        5,
-        msg(0, &Message::Certificate(h.cert(nullify(1), &[0, 1, 3]))),
-    );
+    let out = core.handle(5, msg(0, &Message::Certificate(h.cert(nullify(1), &[0, 1, 3]))));
     assert_eq!(core.view(), View(2));
     assert!(own_votes(&out).is_empty());
 }
@@ -371,15 +297,9 @@ fn missing_block_is_fetched_then_delivered() {
     let b1 = h.block(1, &h.genesis, b"one");
     let cert = h.cert(Vote::Finalize(b1.proposal()), &[0, 1, 3]);
     let out = core.handle(1, msg(0, &Message::Certificate(cert)));
-    assert!(
-        out.iter()
-            .any(|o| matches!(o, Output::Fetch(Request::Block(d)) if *d == b1.digest()))
-    );
+    assert!(out.iter().any(|o| matches!(o, Output::Fetch(Request::Block(d)) if *d == b1.digest())));
     let out = core.handle(2, msg(0, &Message::Blocks(vec![b1.clone()])));
-    assert!(
-        out.iter()
-            .any(|o| matches!(o, Output::Finalized { block, .. } if *block == b1))
-    );
+    assert!(out.iter().any(|o| matches!(o, Output::Finalized { block, .. } if *block == b1)));
 }
 
 #[test]
@@ -387,10 +307,7 @@ fn fast_forward_on_a_far_higher_certificate() {
     // Proves any valid higher-view certificate moves the node past that view.
     let h = H::new(4);
     let mut core = h.core(ME);
-    core.handle(
-        5,
-        msg(0, &Message::Certificate(h.cert(nullify(500), &[0, 1, 3]))),
-    );
+    core.handle(5, msg(0, &Message::Certificate(h.cert(nullify(500), &[0, 1, 3]))));
     assert_eq!(core.view(), View(501));
 }
 
@@ -400,26 +317,14 @@ fn proposal_over_nullified_views_is_valid() {
     // nullified (and the node fast-forwards over them).
     let h = H::new(4);
     let mut core = h.core(0);
-    core.handle(
-        1,
-        msg(1, &Message::Certificate(h.cert(nullify(2), &[1, 2, 3]))),
-    );
+    core.handle(1, msg(1, &Message::Certificate(h.cert(nullify(2), &[1, 2, 3]))));
     assert_eq!(core.view(), View(3));
     let b3 = h.block(3, &h.genesis, b"three");
     let out = core.handle(2, msg(3, &h.propose(&b3)));
-    assert!(
-        out.iter()
-            .any(|o| matches!(o, Output::Fetch(Request::Certificates(View(1)))))
-    );
+    assert!(out.iter().any(|o| matches!(o, Output::Fetch(Request::Certificates(View(1))))));
     assert!(!out.iter().any(|o| matches!(o, Output::Verify(_))));
-    let out = core.handle(
-        3,
-        msg(1, &Message::Certificate(h.cert(nullify(1), &[1, 2, 3]))),
-    );
-    assert!(
-        out.iter()
-            .any(|o| matches!(o, Output::Verify(b) if *b == b3))
-    );
+    let out = core.handle(3, msg(1, &Message::Certificate(h.cert(nullify(1), &[1, 2, 3]))));
+    assert!(out.iter().any(|o| matches!(o, Output::Verify(b) if *b == b3)));
 }
 
 #[test]
@@ -432,18 +337,12 @@ fn proposal_with_a_missing_nullification_fetches_it() {
     let b2 = h.block(2, &h.genesis, b"two");
     core.handle(
         1,
-        msg(
-            1,
-            &Message::Certificate(h.cert(Vote::Notarize(b2.proposal()), &[1, 2, 3])),
-        ),
+        msg(1, &Message::Certificate(h.cert(Vote::Notarize(b2.proposal()), &[1, 2, 3]))),
     );
     assert_eq!(core.view(), View(3));
     let b3 = h.block(3, &h.genesis, b"three-on-genesis");
     let out = core.handle(2, msg(3, &h.propose(&b3)));
-    assert!(
-        out.iter()
-            .any(|o| matches!(o, Output::Fetch(Request::Certificates(View(1)))))
-    );
+    assert!(out.iter().any(|o| matches!(o, Output::Fetch(Request::Certificates(View(1))))));
     assert!(!out.iter().any(|o| matches!(o, Output::Verify(_))));
 }
 
@@ -493,14 +392,8 @@ fn restarted_node_resends_its_vote_and_never_signs_a_conflicting_one() {
     assert_eq!(own_votes(&out), [Vote::Notarize(block.proposal())]);
     let other = h.block(1, &h.genesis, b"other");
     let out = core.handle(101, msg(1, &h.propose(&other)));
-    let out2 = core.handle(
-        102,
-        Input::Verified {
-            view: View(1),
-            digest: other.digest(),
-            valid: true,
-        },
-    );
+    let out2 =
+        core.handle(102, Input::Verified { view: View(1), digest: other.digest(), valid: true });
     assert!(own_votes(&out).is_empty() && own_votes(&out2).is_empty());
 
     // Finalize view 1, restart, and fire the old view's timers: no nullify.
@@ -511,10 +404,7 @@ fn restarted_node_resends_its_vote_and_never_signs_a_conflicting_one() {
     let mut core = Core::new(h.config(ME), h.genesis.clone(), &records).unwrap();
     assert_eq!(core.view(), View(2));
     core.handle(200, Input::Start);
-    let timer = Timer {
-        view: View(1),
-        kind: TimerKind::Advance,
-    };
+    let timer = Timer { view: View(1), kind: TimerKind::Advance };
     assert!(own_votes(&core.handle(300, Input::Timeout(timer))).is_empty());
 }
 
@@ -535,15 +425,9 @@ fn requests_are_served_and_stuck_peers_are_helped() {
     let (block, _) = notarize_view_1(&h, &mut core);
     let cert = h.cert(Vote::Notarize(block.proposal()), &[0, 1, 3]);
     core.handle(20, msg(0, &Message::Certificate(cert.clone())));
-    let out = core.handle(
-        21,
-        msg(3, &Message::Request(Request::Certificates(View(1)))),
-    );
+    let out = core.handle(21, msg(3, &Message::Request(Request::Certificates(View(1)))));
     assert_eq!(sent(&out), [Message::Certificate(cert.clone())]);
-    let out = core.handle(
-        22,
-        msg(3, &Message::Request(Request::Block(block.digest()))),
-    );
+    let out = core.handle(22, msg(3, &Message::Request(Request::Block(block.digest()))));
     assert!(matches!(&sent(&out)[..], [Message::Blocks(b)] if b[0] == block));
     let out = core.handle(23, msg(3, &Message::Vote(h.vote(3, nullify(1)))));
     assert!(out.iter().any(
@@ -558,11 +442,8 @@ fn rejected_after(h: &H, core: &mut Core, from: ValidatorIndex, message: &Messag
     let out = core.handle(50, msg(from, message));
     assert!(own_votes(&out).is_empty());
     let after = core.counters();
-    let mut changed = after
-        .rejected
-        .iter()
-        .filter(|(r, c)| before.get(**r) != **c)
-        .map(|(r, _)| *r);
+    let mut changed =
+        after.rejected.iter().filter(|(r, c)| before.get(**r) != **c).map(|(r, _)| *r);
     let _ = h;
     changed.next().expect("something was rejected")
 }
@@ -572,13 +453,7 @@ fn rejects_malformed_bytes() {
     // Proves bytes that do not decode are dropped and counted.
     let h = H::new(4);
     let mut core = h.core(ME);
-    core.handle(
-        1,
-        Input::Message {
-            from: 0,
-            bytes: vec![9, 9, 9],
-        },
-    );
+    core.handle(1, Input::Message { from: 0, bytes: vec![9, 9, 9] });
     assert_eq!(core.counters().get(Rejection::Malformed), 1);
 }
 
@@ -589,10 +464,7 @@ fn rejects_unknown_signer() {
     let mut core = h.core(ME);
     let mut vote = h.vote(0, nullify(1));
     vote.signer = 9;
-    assert_eq!(
-        rejected_after(&h, &mut core, 0, &Message::Vote(vote)),
-        Rejection::UnknownSigner
-    );
+    assert_eq!(rejected_after(&h, &mut core, 0, &Message::Vote(vote)), Rejection::UnknownSigner);
 }
 
 #[test]
@@ -602,10 +474,7 @@ fn rejects_bad_signature() {
     let mut core = h.core(ME);
     let mut vote = h.vote(0, nullify(1));
     vote.signature.0[3] ^= 1;
-    assert_eq!(
-        rejected_after(&h, &mut core, 0, &Message::Vote(vote)),
-        Rejection::BadSignature
-    );
+    assert_eq!(rejected_after(&h, &mut core, 0, &Message::Vote(vote)), Rejection::BadSignature);
 }
 
 #[test]
@@ -613,17 +482,8 @@ fn rejects_wrong_epoch() {
     // Proves votes of another epoch are dropped.
     let h = H::new(4);
     let mut core = h.core(ME);
-    let vote = h.vote(
-        0,
-        Vote::Nullify(Round {
-            epoch: Epoch(1),
-            view: View(1),
-        }),
-    );
-    assert_eq!(
-        rejected_after(&h, &mut core, 0, &Message::Vote(vote)),
-        Rejection::WrongEpoch
-    );
+    let vote = h.vote(0, Vote::Nullify(Round { epoch: Epoch(1), view: View(1) }));
+    assert_eq!(rejected_after(&h, &mut core, 0, &Message::Vote(vote)), Rejection::WrongEpoch);
 }
 
 #[test]
@@ -632,15 +492,9 @@ fn rejects_old_and_far_future_views() {
     let h = H::new(4);
     let mut core = h.core(ME);
     let vote = h.vote(0, nullify(0));
-    assert_eq!(
-        rejected_after(&h, &mut core, 0, &Message::Vote(vote)),
-        Rejection::OldView
-    );
+    assert_eq!(rejected_after(&h, &mut core, 0, &Message::Vote(vote)), Rejection::OldView);
     let vote = h.vote(0, nullify(10_000));
-    assert_eq!(
-        rejected_after(&h, &mut core, 0, &Message::Vote(vote)),
-        Rejection::FutureView
-    );
+    assert_eq!(rejected_after(&h, &mut core, 0, &Message::Vote(vote)), Rejection::FutureView);
 }
 
 #[test]
@@ -653,10 +507,7 @@ fn rejects_proposal_from_non_leader() {
         block: block.clone(),
         vote: h.vote(3, Vote::Notarize(block.proposal())),
     };
-    assert_eq!(
-        rejected_after(&h, &mut core, 3, &message),
-        Rejection::NotLeader
-    );
+    assert_eq!(rejected_after(&h, &mut core, 3, &message), Rejection::NotLeader);
 }
 
 #[test]
@@ -666,14 +517,8 @@ fn rejects_proposal_that_does_not_match_its_vote() {
     let mut core = h.core(ME);
     let block = h.block(1, &h.genesis, b"one");
     let other = h.block(1, &h.genesis, b"other");
-    let message = Message::Propose {
-        block,
-        vote: h.vote(1, Vote::Notarize(other.proposal())),
-    };
-    assert_eq!(
-        rejected_after(&h, &mut core, 1, &message),
-        Rejection::Malformed
-    );
+    let message = Message::Propose { block, vote: h.vote(1, Vote::Notarize(other.proposal())) };
+    assert_eq!(rejected_after(&h, &mut core, 1, &message), Rejection::Malformed);
 }
 
 #[test]
@@ -689,15 +534,9 @@ fn rejects_conflicting_and_duplicate_votes() {
     };
     let first = Message::Vote(h.vote(0, Vote::Notarize(p(b"a"))));
     core.handle(1, msg(0, &first));
-    assert_eq!(
-        rejected_after(&h, &mut core, 0, &first),
-        Rejection::Duplicate
-    );
+    assert_eq!(rejected_after(&h, &mut core, 0, &first), Rejection::Duplicate);
     let second = Message::Vote(h.vote(0, Vote::Notarize(p(b"b"))));
-    assert_eq!(
-        rejected_after(&h, &mut core, 0, &second),
-        Rejection::Conflicting
-    );
+    assert_eq!(rejected_after(&h, &mut core, 0, &second), Rejection::Conflicting);
 }
 
 #[test]

@@ -13,10 +13,7 @@ fn records(count: u64) -> Vec<Record> {
     for v in 1..=count {
         out.push(Record::Entered(View(v)));
         let vote = if v % 2 == 0 {
-            Vote::Nullify(Round {
-                epoch: Epoch(0),
-                view: View(v),
-            })
+            Vote::Nullify(Round { epoch: Epoch(0), view: View(v) })
         } else {
             Vote::Notarize(Proposal {
                 epoch: Epoch(0),
@@ -25,11 +22,7 @@ fn records(count: u64) -> Vec<Record> {
                 digest: Hash::of(&v.to_le_bytes()),
             })
         };
-        out.push(Record::Vote(SignedVote {
-            vote,
-            signer: 2,
-            signature: Signature([v as u8; 64]),
-        }));
+        out.push(Record::Vote(SignedVote { vote, signer: 2, signature: Signature([v as u8; 64]) }));
     }
     out
 }
@@ -57,11 +50,7 @@ fn truncation_at_every_byte_offset_recovers_the_synced_prefix() {
         assert_eq!(replay.records, all[..whole], "cut at {cut}");
         let good = if whole == 0 { 0 } else { ends[whole - 1] };
         assert_eq!(replay.truncated_bytes, cut - good);
-        assert_eq!(
-            journal.storage().durable().len(),
-            good,
-            "tail trimmed at {cut}"
-        );
+        assert_eq!(journal.storage().durable().len(), good, "tail trimmed at {cut}");
     }
 }
 
@@ -94,10 +83,7 @@ fn flipped_byte_before_the_last_record_is_detected() {
                     other => panic!("flip at {at} bit {bit} not detected: {other:?}"),
                 }
             } else if let Ok((_, replay)) = result {
-                assert!(
-                    all.starts_with(&replay.records),
-                    "flip at {at} changed a record"
-                );
+                assert!(all.starts_with(&replay.records), "flip at {at} changed a record");
             }
         }
     }

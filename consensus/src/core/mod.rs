@@ -47,12 +47,7 @@ pub struct Timeouts {
 
 impl Default for Timeouts {
     fn default() -> Timeouts {
-        Timeouts {
-            leader_ms: 1000,
-            advance_ms: 1500,
-            retry_ms: 1000,
-            fetch_retry_ms: 500,
-        }
+        Timeouts { leader_ms: 1000, advance_ms: 1500, retry_ms: 1000, fetch_retry_ms: 500 }
     }
 }
 
@@ -255,6 +250,8 @@ pub enum Rejection {
     Conflicting,
     /// A copy of something already held.
     Duplicate,
+    /// A vote whose certificate is already held (dropped unverified: it cannot change anything).
+    Late,
     /// A proposal that breaks the validity rule or that the application refused.
     InvalidProposal,
     /// A block nobody asked for.
@@ -365,25 +362,16 @@ impl Core {
     /// (`anchor`: genesis on a fresh node) and the records replayed from its vote journal.
     pub fn new(cfg: Config, anchor: Block, journal: &[Record]) -> Result<Core, CoreError> {
         let n = cfg.validators.len();
-        let key = cfg
-            .validators
-            .key(cfg.me)
-            .map_err(|_| CoreError::NotAValidator { me: cfg.me, n })?;
+        let key =
+            cfg.validators.key(cfg.me).map_err(|_| CoreError::NotAValidator { me: cfg.me, n })?;
         if key.account() != cfg.key.account() {
             return Err(CoreError::WrongKey { me: cfg.me });
         }
         if anchor.epoch != cfg.epoch {
-            return Err(CoreError::AnchorEpoch {
-                expected: cfg.epoch,
-                actual: anchor.epoch,
-            });
+            return Err(CoreError::AnchorEpoch { expected: cfg.epoch, actual: anchor.epoch });
         }
         let digest = anchor.digest();
-        let finalized = Tip {
-            view: anchor.view,
-            height: anchor.height,
-            digest,
-        };
+        let finalized = Tip { view: anchor.view, height: anchor.height, digest };
         let mut core = Core {
             now: 0,
             view: anchor.view.next(),
@@ -448,11 +436,7 @@ impl Core {
             Input::Message { from, bytes } => self.on_bytes(from, &bytes),
             Input::Timeout(timer) => self.on_timeout(timer),
             Input::Proposed { view, payload } => self.on_proposed(view, payload),
-            Input::Verified {
-                view,
-                digest,
-                valid,
-            } => self.on_verified(view, digest, valid),
+            Input::Verified { view, digest, valid } => self.on_verified(view, digest, valid),
             Input::Certificate(certificate) => self.on_certificate(certificate),
             Input::Blocks(blocks) => self.on_blocks(blocks),
         }
@@ -487,18 +471,10 @@ impl Core {
         let mut resend = Vec::new();
         for (v, state) in self.views.range(self.floor..) {
             let mine = &state.mine;
-            resend.extend(
-                mine.notarize
-                    .iter()
-                    .chain(&mine.nullify)
-                    .chain(&mine.finalize),
-            );
+            resend.extend(mine.notarize.iter().chain(&mine.nullify).chain(&mine.finalize));
             if *v == view && mine.nullify.is_some() {
                 self.out.push(Output::SetTimer {
-                    timer: Timer {
-                        view,
-                        kind: TimerKind::Retry,
-                    },
+                    timer: Timer { view, kind: TimerKind::Retry },
                     at_ms: self.now + self.cfg.timeouts.retry_ms,
                 });
             }
@@ -541,12 +517,7 @@ impl Core {
         let mut records = vec![Record::Floor(self.floor), Record::Entered(self.view)];
         for state in self.views.range(self.floor..).map(|(_, s)| s) {
             let mine = &state.mine;
-            for vote in mine
-                .notarize
-                .iter()
-                .chain(&mine.nullify)
-                .chain(&mine.finalize)
-            {
+            for vote in mine.notarize.iter().chain(&mine.nullify).chain(&mine.finalize) {
                 records.push(Record::Vote(*vote));
             }
         }

@@ -110,10 +110,7 @@ impl Core {
         }
         let mut missing = false;
         for w in p.parent_view.0 + 1..p.view.0 {
-            let nullified = self
-                .views
-                .get(&View(w))
-                .is_some_and(|s| s.nullification.is_some());
+            let nullified = self.views.get(&View(w)).is_some_and(|s| s.nullification.is_some());
             if !nullified {
                 self.want(Request::Certificates(View(w)));
                 missing = true;
@@ -146,11 +143,7 @@ impl Core {
         if parent_height.checked_next() != Some(block.height) {
             return Check::Invalid;
         }
-        if missing {
-            Check::Missing
-        } else {
-            Check::Valid
-        }
+        if missing { Check::Missing } else { Check::Valid }
     }
 
     pub(super) fn on_verified(&mut self, view: View, digest: Hash, valid: bool) {
@@ -193,11 +186,7 @@ impl Core {
         let mut w = View(view.0.checked_sub(1)?);
         for _ in 0..PARENT_GAP_MAX {
             if w <= self.finalized.view {
-                return Some((
-                    self.finalized.view,
-                    self.finalized.digest,
-                    self.finalized.height,
-                ));
+                return Some((self.finalized.view, self.finalized.digest, self.finalized.height));
             }
             let state = self.views.get(&w);
             if let Some(digest) = state.and_then(|s| s.certified()) {
@@ -239,12 +228,7 @@ impl Core {
             return;
         };
         self.views.entry(view).or_default().propose_parent = Some((parent_view, parent, height));
-        self.emit(Output::Propose {
-            view,
-            parent_view,
-            parent,
-            height: next,
-        });
+        self.emit(Output::Propose { view, parent_view, parent, height: next });
     }
 
     pub(super) fn on_proposed(&mut self, view: View, payload: Vec<u8>) {
@@ -264,14 +248,7 @@ impl Core {
         let Some(height) = height.checked_next() else {
             return;
         };
-        let block = Block {
-            epoch: self.cfg.epoch,
-            view,
-            height,
-            parent_view,
-            parent,
-            payload,
-        };
+        let block = Block { epoch: self.cfg.epoch, view, height, parent_view, parent, payload };
         let p = block.proposal();
         if let Some(state) = self.views.get_mut(&view) {
             state.proposal = Some(p);

@@ -119,16 +119,9 @@ impl Core {
         }
         for block in chain.into_iter().rev() {
             let digest = block.digest();
-            self.finalized = Tip {
-                view: block.view,
-                height: block.height,
-                digest,
-            };
+            self.finalized = Tip { view: block.view, height: block.height, digest };
             self.finalized_chain.push_back(digest);
-            self.emit(Output::Finalized {
-                block,
-                certificate: certificate.clone(),
-            });
+            self.emit(Output::Finalized { block, certificate: certificate.clone() });
         }
         self.prune();
     }
@@ -143,8 +136,7 @@ impl Core {
             }
         }
         let chain = &self.finalized_chain;
-        self.blocks
-            .retain(|digest, block| block.view >= finalized || chain.contains(digest));
+        self.blocks.retain(|digest, block| block.view >= finalized || chain.contains(digest));
         self.wants.retain(|request, _| match request {
             Request::Certificates(view) => *view > finalized,
             Request::Block(_) => true,

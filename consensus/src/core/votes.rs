@@ -36,11 +36,21 @@ impl Core {
     pub(super) fn admit_vote(&mut self, vote: &SignedVote) -> Result<bool, Rejection> {
         self.screen(&vote.vote, vote.signer)?;
         if let Some(state) = self.views.get(&vote.vote.view()) {
-            let held = match vote.vote.kind() {
-                VoteKind::Notarize => state.notarizes.get(&vote.signer),
-                VoteKind::Nullify => state.nullifies.get(&vote.signer),
-                VoteKind::Finalize => state.finalizes.get(&vote.signer),
+            let (held, certified) = match vote.vote.kind() {
+                VoteKind::Notarize => {
+                    (state.notarizes.get(&vote.signer), state.notarization.is_some())
+                }
+                VoteKind::Nullify => {
+                    (state.nullifies.get(&vote.signer), state.nullification.is_some())
+                }
+                VoteKind::Finalize => {
+                    (state.finalizes.get(&vote.signer), state.finalization.is_some())
+                }
             };
+            if certified && held.is_none() {
+                // The certificate exists: the vote can change nothing, so it is not verified.
+                return Err(Rejection::Late);
+            }
             match held {
                 Some(h) if h == vote => return Ok(false),
                 // The first vote of a signer counts; a different one is equivocation. It is not
@@ -79,9 +89,7 @@ impl Core {
                 .or_else(|| s.nullification.clone())
         });
         let certificate = certificate.or_else(|| {
-            (view <= self.finalized.view)
-                .then(|| self.best_finalization.clone())
-                .flatten()
+            (view <= self.finalized.view).then(|| self.best_finalization.clone()).flatten()
         });
         if let Some(certificate) = certificate {
             self.send(to, Message::Certificate(certificate));
@@ -140,12 +148,7 @@ impl Core {
                 return self.reject(Rejection::Duplicate);
             }
         }
-        if self
-            .cfg
-            .validators
-            .verify_certificate(&self.cfg.chain_id, &certificate)
-            .is_err()
-        {
+        if self.cfg.validators.verify_certificate(&self.cfg.chain_id, &certificate).is_err() {
             return self.reject(Rejection::BadCertificate);
         }
         self.accept_certificate(certificate);
@@ -154,8 +157,7 @@ impl Core {
     /// Applies a valid certificate: store it, finalize if allowed, fast-forward.
     pub(super) fn accept_certificate(&mut self, certificate: Certificate) {
         let view = certificate.vote.view();
-        self.wants
-            .remove(&crate::types::Request::Certificates(view));
+        self.wants.remove(&crate::types::Request::Certificates(view));
         let state = self.views.entry(view).or_default();
         match certificate.vote {
             Vote::Notarize(p) => {
@@ -165,10 +167,8 @@ impl Core {
             Vote::Nullify(_) => state.nullification = Some(certificate.clone()),
             Vote::Finalize(_) => {
                 state.finalization = Some(certificate.clone());
-                let better = self
-                    .best_finalization
-                    .as_ref()
-                    .is_none_or(|best| best.vote.view() < view);
+                let better =
+                    self.best_finalization.as_ref().is_none_or(|best| best.vote.view() < view);
                 if better {
                     self.best_finalization = Some(certificate.clone());
                 }
@@ -224,10 +224,8 @@ impl Core {
 
     pub(super) fn arm_view_timers(&mut self, view: View) {
         let t = self.cfg.timeouts;
-        for (kind, after) in [
-            (TimerKind::Leader, t.leader_ms),
-            (TimerKind::Advance, t.advance_ms),
-        ] {
+        for (kind, after) in [(TimerKind::Leader, t.leader_ms), (TimerKind::Advance, t.advance_ms)]
+        {
             self.emit(Output::SetTimer {
                 timer: Timer { view, kind },
                 at_ms: self.now.saturating_add(after),
@@ -242,10 +240,7 @@ impl Core {
         let view = self.view;
         match timer.kind {
             TimerKind::Leader => {
-                let notarized = self
-                    .views
-                    .get(&view)
-                    .is_some_and(|s| s.mine.notarize.is_some());
+                let notarized = self.views.get(&view).is_some_and(|s| s.mine.notarize.is_some());
                 if !notarized {
                     self.nullify(view);
                 }
@@ -268,13 +263,7 @@ impl Core {
 
     fn arm_retry(&mut self, view: View) {
         let at_ms = self.now.saturating_add(self.cfg.timeouts.retry_ms);
-        self.emit(Output::SetTimer {
-            timer: Timer {
-                view,
-                kind: TimerKind::Retry,
-            },
-            at_ms,
-        });
+        self.emit(Output::SetTimer { timer: Timer { view, kind: TimerKind::Retry }, at_ms });
     }
 
     /// Nullifies `view` (the current view) once; the retry timer rebroadcasts it.
@@ -286,10 +275,7 @@ impl Core {
         if mine.nullify.is_some() || mine.finalize.is_some() {
             return;
         }
-        let vote = self.sign(Vote::Nullify(Round {
-            epoch: self.cfg.epoch,
-            view,
-        }));
+        let vote = self.sign(Vote::Nullify(Round { epoch: self.cfg.epoch, view }));
         self.broadcast(Message::Vote(vote));
         self.arm_retry(view);
         self.add_vote(vote);

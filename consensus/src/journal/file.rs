@@ -17,24 +17,13 @@ pub struct FileStorage {
 impl FileStorage {
     /// Opens (creating if absent) the journal at `path`.
     pub fn open(path: &Path) -> std::io::Result<FileStorage> {
-        let file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(path)?;
-        Ok(FileStorage {
-            path: path.to_path_buf(),
-            file,
-        })
+        let file = OpenOptions::new().read(true).append(true).create(true).open(path)?;
+        Ok(FileStorage { path: path.to_path_buf(), file })
     }
 
     fn sync_dir(&self) -> std::io::Result<()> {
         if let Some(dir) = self.path.parent() {
-            let dir = if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                dir
-            };
+            let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
             File::open(dir)?.sync_all()?;
         }
         Ok(())
@@ -73,10 +62,7 @@ impl JournalStorage for FileStorage {
         }
         std::fs::rename(&tmp, &self.path)?;
         self.sync_dir()?;
-        self.file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .open(&self.path)?;
+        self.file = OpenOptions::new().read(true).append(true).open(&self.path)?;
         Ok(())
     }
 }

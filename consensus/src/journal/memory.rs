@@ -19,11 +19,7 @@ impl MemoryStorage {
 
     /// A disk holding `bytes` durably (for corruption tests).
     pub fn with_bytes(bytes: Vec<u8>) -> MemoryStorage {
-        MemoryStorage {
-            durable: bytes,
-            pending: Vec::new(),
-            syncs: 0,
-        }
+        MemoryStorage { durable: bytes, pending: Vec::new(), syncs: 0 }
     }
 
     /// Simulates a power loss: of the unsynced bytes only the first `keep` survive (a torn

@@ -147,11 +147,7 @@ pub fn frame(record: &Record) -> Result<Vec<u8>, JournalError> {
 pub fn parse(bytes: &[u8]) -> Result<(Vec<Record>, usize), JournalError> {
     let mut records = Vec::new();
     let mut at = 0usize;
-    let corrupt = |offset, reason| JournalError::Corrupt {
-        offset,
-        len: bytes.len(),
-        reason,
-    };
+    let corrupt = |offset, reason| JournalError::Corrupt { offset, len: bytes.len(), reason };
     while at < bytes.len() {
         let rest = &bytes[at..];
         if rest.len() < FRAME_HEADER_BYTES || rest.iter().all(|b| *b == 0) {
@@ -194,16 +190,7 @@ impl<S: JournalStorage> Journal<S> {
         if truncated_bytes > 0 {
             storage.truncate(good as u64)?;
         }
-        Ok((
-            Journal {
-                storage,
-                unsynced: false,
-            },
-            Replay {
-                records,
-                truncated_bytes,
-            },
-        ))
+        Ok((Journal { storage, unsynced: false }, Replay { records, truncated_bytes }))
     }
 
     /// Appends a record (durable after [`Journal::sync`]).

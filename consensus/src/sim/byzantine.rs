@@ -42,23 +42,14 @@ pub(crate) fn rewrite(
     recipients: &[ValidatorIndex],
     rng: &mut Rng,
 ) -> Vec<(ValidatorIndex, Message)> {
-    let all = |m: &Message| {
-        recipients
-            .iter()
-            .map(|r| (*r, m.clone()))
-            .collect::<Vec<_>>()
-    };
+    let all = |m: &Message| recipients.iter().map(|r| (*r, m.clone())).collect::<Vec<_>>();
     let split = |rng: &mut Rng, a: Message, b: Message| {
         let offset = rng.below(2) as usize;
         recipients
             .iter()
             .enumerate()
             .map(|(i, r)| {
-                let m = if (i + offset).is_multiple_of(2) {
-                    &a
-                } else {
-                    &b
-                };
+                let m = if (i + offset).is_multiple_of(2) { &a } else { &b };
                 (*r, m.clone())
             })
             .collect::<Vec<_>>()
@@ -74,10 +65,7 @@ pub(crate) fn rewrite(
                 other.payload.push(0xee);
                 let other_vote = sign(Vote::Notarize(other.proposal()));
                 let a = Message::Propose { block, vote };
-                let b = Message::Propose {
-                    block: other,
-                    vote: other_vote,
-                };
+                let b = Message::Propose { block: other, vote: other_vote };
                 let mut out = split(rng, a.clone(), b.clone());
                 // Then show some recipients the other version too, so they see both.
                 for (r, m) in out.clone() {
@@ -90,10 +78,7 @@ pub(crate) fn rewrite(
             m => all(&m),
         },
         Behavior::Conflicter => match message {
-            Message::Vote(SignedVote {
-                vote: Vote::Notarize(p) | Vote::Finalize(p),
-                ..
-            }) => {
+            Message::Vote(SignedVote { vote: Vote::Notarize(p) | Vote::Finalize(p), .. }) => {
                 let Message::Vote(real) = &message else {
                     return all(&message);
                 };
@@ -111,10 +96,9 @@ pub(crate) fn rewrite(
             let mut out = all(&message);
             if let Message::Vote(v) = &message {
                 let extra = match v.vote {
-                    Vote::Finalize(p) => Some(Vote::Nullify(Round {
-                        epoch: p.epoch,
-                        view: p.view,
-                    })),
+                    Vote::Finalize(p) => {
+                        Some(Vote::Nullify(Round { epoch: p.epoch, view: p.view }))
+                    }
                     Vote::Notarize(p) => Some(Vote::Finalize(p)),
                     Vote::Nullify(_) => None,
                 };

@@ -71,20 +71,13 @@ impl Checker {
 
     /// Observes a message as validator `sender` sent it (before the network touches it).
     pub fn observe_sent(&mut self, sender: ValidatorIndex, message: &Message) {
-        let honest = self
-            .honest
-            .get(usize::from(sender))
-            .copied()
-            .unwrap_or(false);
+        let honest = self.honest.get(usize::from(sender)).copied().unwrap_or(false);
         match message {
             Message::Vote(v) | Message::Propose { vote: v, .. } if honest => {
                 if v.signer == sender {
                     self.observe_vote(sender, v.vote);
                 } else {
-                    self.violation(format!(
-                        "honest {sender} sent a vote signed by {}",
-                        v.signer
-                    ));
+                    self.violation(format!("honest {sender} sent a vote signed by {}", v.signer));
                 }
             }
             Message::Certificate(c) => self.observe_certificate(c, honest),
@@ -98,23 +91,21 @@ impl Checker {
         let mut d = self.votes.get(&(signer, view)).copied().unwrap_or_default();
         match vote {
             Vote::Notarize(p) => match d.notarize {
-                Some(h) if h != p.digest => self.violation(format!(
-                    "honest {signer} notarized two digests in view {view}"
-                )),
+                Some(h) if h != p.digest => {
+                    self.violation(format!("honest {signer} notarized two digests in view {view}"))
+                }
                 _ => d.notarize = Some(p.digest),
             },
             Vote::Nullify(_) => d.nullify = true,
             Vote::Finalize(p) => match d.finalize {
-                Some(h) if h != p.digest => self.violation(format!(
-                    "honest {signer} finalized two digests in view {view}"
-                )),
+                Some(h) if h != p.digest => {
+                    self.violation(format!("honest {signer} finalized two digests in view {view}"))
+                }
                 _ => d.finalize = Some(p.digest),
             },
         }
         if d.nullify && d.finalize.is_some() {
-            self.violation(format!(
-                "honest {signer} both nullified and finalized view {view}"
-            ));
+            self.violation(format!("honest {signer} both nullified and finalized view {view}"));
         }
         self.votes.insert((signer, view), d);
     }
@@ -152,9 +143,7 @@ impl Checker {
         }
         if let Some(problem) = problem {
             if from_honest {
-                self.violation(format!(
-                    "honest node emitted an invalid certificate: {problem}"
-                ));
+                self.violation(format!("honest node emitted an invalid certificate: {problem}"));
             }
             return;
         }
@@ -179,9 +168,7 @@ impl Checker {
                 if let Some(h) = self.notarized.get(&view)
                     && *h != p.digest
                 {
-                    self.violation(format!(
-                        "view {view} finalized a digest it did not notarize"
-                    ));
+                    self.violation(format!("view {view} finalized a digest it did not notarize"));
                 }
             }
         }

@@ -95,6 +95,9 @@ pub struct Scenario {
     pub timeouts: Timeouts,
     /// Test-only broken rule for honest nodes.
     pub canary: Canary,
+    /// A symmetric partition of the first ⌊n/2⌋ validators from the rest over this time window
+    /// (start, end), in addition to the mix's faults (used to measure recovery after a heal).
+    pub halves_partition_ms: Option<(u64, u64)>,
 }
 
 impl Scenario {
@@ -122,6 +125,7 @@ impl Scenario {
                 fetch_retry_ms: 200,
             },
             canary: Canary::None,
+            halves_partition_ms: None,
         }
     }
 }
@@ -154,27 +158,11 @@ pub struct Report {
 
 #[derive(Clone, Debug)]
 enum Event {
-    Deliver {
-        slot: usize,
-        from: ValidatorIndex,
-        bytes: Vec<u8>,
-    },
-    Timer {
-        slot: usize,
-        incarnation: u32,
-        timer: Timer,
-    },
-    App {
-        slot: usize,
-        incarnation: u32,
-        input: Input,
-    },
-    Crash {
-        slot: usize,
-    },
-    Restart {
-        slot: usize,
-    },
+    Deliver { slot: usize, from: ValidatorIndex, bytes: Vec<u8> },
+    Timer { slot: usize, incarnation: u32, timer: Timer },
+    App { slot: usize, incarnation: u32, input: Input },
+    Crash { slot: usize },
+    Restart { slot: usize },
     Heal,
 }
 
@@ -230,9 +218,8 @@ impl Sim {
     pub fn new(scenario: Scenario) -> Sim {
         let mut rng = Rng::new(scenario.seed);
         let n = scenario.n;
-        let keys: Vec<Keypair> = (0..n)
-            .map(|i| Keypair::for_testing(&format!("volt-sim-validator-{i}")))
-            .collect();
+        let keys: Vec<Keypair> =
+            (0..n).map(|i| Keypair::for_testing(&format!("volt-sim-validator-{i}"))).collect();
         let validators = match ValidatorSet::from_keypairs(&keys) {
             Ok(v) => v,
             Err(e) => panic!("simulator keys are valid: {e}"),
@@ -280,11 +267,8 @@ impl Sim {
             byzantine(&mut rng, &mut behaviors, pick, 1);
         }
         let honest: Vec<bool> = behaviors.iter().map(|b| b.is_honest()).collect();
-        let checker = Checker::new(
-            chain_id.clone(),
-            keys.iter().map(Keypair::public_key).collect(),
-            honest,
-        );
+        let checker =
+            Checker::new(chain_id.clone(), keys.iter().map(Keypair::public_key).collect(), honest);
         let genesis = Block::genesis(Epoch(0), b"volt-sim genesis".to_vec());
         let mut nodes = Vec::new();
         for (i, behavior) in behaviors.iter().enumerate() {
@@ -299,9 +283,7 @@ impl Sim {
             nodes.push(twin);
         }
         let (lo, hi) = scenario.latency_ms;
-        let links = (0..n)
-            .map(|_| (0..n).map(|_| rng.range(lo, hi)).collect())
-            .collect();
+        let links = (0..n).map(|_| (0..n).map(|_| rng.range(lo, hi)).collect()).collect();
         let mut sim = Sim {
             rng,
             now: 0,
@@ -356,11 +338,14 @@ impl Sim {
                 Mix::PartitionAsymmetric => false,
                 _ => self.rng.chance(500),
             };
+            self.partitions.push(Partition { start, end, side, symmetric });
+        }
+        if let Some((start, end)) = self.scenario.halves_partition_ms {
             self.partitions.push(Partition {
                 start,
                 end,
-                side,
-                symmetric,
+                side: (0..n).map(|i| i < n / 2).collect(),
+                symmetric: true,
             });
         }
         let crashes = match mix {
@@ -431,20 +416,12 @@ impl Sim {
             Event::Deliver { slot, from, bytes } => {
                 self.step(slot, Input::Message { from, bytes });
             }
-            Event::Timer {
-                slot,
-                incarnation,
-                timer,
-            } => {
+            Event::Timer { slot, incarnation, timer } => {
                 if self.nodes[slot].incarnation == incarnation {
                     self.step(slot, Input::Timeout(timer));
                 }
             }
-            Event::App {
-                slot,
-                incarnation,
-                input,
-            } => {
+            Event::App { slot, incarnation, input } => {
                 if self.nodes[slot].incarnation == incarnation {
                     self.step(slot, input);
                 }
@@ -486,11 +463,7 @@ impl Sim {
             me: node.validator,
             key: self.keys[usize::from(node.validator)].clone(),
             timeouts: self.scenario.timeouts,
-            canary: if node.behavior.is_honest() {
-                self.scenario.canary
-            } else {
-                Canary::None
-            },
+            canary: if node.behavior.is_honest() { self.scenario.canary } else { Canary::None },
         }
     }
 
@@ -502,25 +475,18 @@ impl Sim {
         let (journal, replay) = match Journal::open(disk) {
             Ok(opened) => opened,
             Err(e) => {
-                self.checker
-                    .fail(format!("node {slot} cannot reopen its journal: {e}"));
+                self.checker.fail(format!("node {slot} cannot reopen its journal: {e}"));
                 return;
             }
         };
-        let anchor = node
-            .chain
-            .last()
-            .cloned()
-            .unwrap_or_else(|| self.genesis.clone());
+        let anchor = node.chain.last().cloned().unwrap_or_else(|| self.genesis.clone());
         match Core::new(config, anchor, &replay.records) {
             Ok(core) => {
                 node.core = Some(core);
                 node.journal = Some(journal);
                 self.step(slot, Input::Start);
             }
-            Err(e) => self
-                .checker
-                .fail(format!("node {slot} cannot restart: {e}")),
+            Err(e) => self.checker.fail(format!("node {slot} cannot restart: {e}")),
         }
     }
 
@@ -575,10 +541,7 @@ impl Sim {
         }
         let view = core.view();
         if view < node.view_max {
-            let text = format!(
-                "node {slot} went back from view {} to {view}",
-                node.view_max
-            );
+            let text = format!("node {slot} went back from view {} to {view}", node.view_max);
             self.checker.fail(text);
         }
         node.view_max = node.view_max.max(view);
@@ -600,51 +563,27 @@ impl Sim {
             }
         };
         if let Some(Err(e)) = journal_result {
-            self.checker
-                .fail(format!("node {slot} journal failed: {e}"));
+            self.checker.fail(format!("node {slot} journal failed: {e}"));
         }
         match output {
             Output::JournalAppend(_) | Output::JournalRewrite(_) | Output::JournalSync => {}
             Output::Send { to, message } => self.transmit(slot, Some(to), message),
             Output::Broadcast(message) => self.transmit(slot, None, message),
             Output::Fetch(request) => self.transmit(slot, None, Message::Request(request)),
-            Output::SetTimer { timer, at_ms } => self.push(
-                at_ms,
-                Event::Timer {
-                    slot,
-                    incarnation,
-                    timer,
-                },
-            ),
+            Output::SetTimer { timer, at_ms } => {
+                self.push(at_ms, Event::Timer { slot, incarnation, timer })
+            }
             Output::Propose { view, .. } => {
                 let validator = self.nodes[slot].validator;
                 let payload = codec::encode(&(view, validator, b"volt-sim payload".to_vec()));
                 let input = Input::Proposed { view, payload };
-                self.push(
-                    self.now + 1,
-                    Event::App {
-                        slot,
-                        incarnation,
-                        input,
-                    },
-                );
+                self.push(self.now + 1, Event::App { slot, incarnation, input });
             }
             Output::Verify(block) => {
                 // The trivial application refuses payloads starting with "bad".
                 let valid = !block.payload.starts_with(b"bad");
-                let input = Input::Verified {
-                    view: block.view,
-                    digest: block.digest(),
-                    valid,
-                };
-                self.push(
-                    self.now + 1,
-                    Event::App {
-                        slot,
-                        incarnation,
-                        input,
-                    },
-                );
+                let input = Input::Verified { view: block.view, digest: block.digest(), valid };
+                self.push(self.now + 1, Event::App { slot, incarnation, input });
             }
             Output::Finalized { block, certificate } => {
                 self.finalized(slot, block, &certificate);
@@ -700,15 +639,10 @@ impl Sim {
         let behavior = node.behavior;
         let recipients: Vec<ValidatorIndex> = match to {
             Some(t) => vec![t],
-            None => (0..self.scenario.n as ValidatorIndex)
-                .filter(|v| *v != me)
-                .collect(),
+            None => (0..self.scenario.n as ValidatorIndex).filter(|v| *v != me).collect(),
         };
         let recipients: Vec<ValidatorIndex> = match &node.recipients {
-            Some(side) => recipients
-                .into_iter()
-                .filter(|r| side[usize::from(*r)])
-                .collect(),
+            Some(side) => recipients.into_iter().filter(|r| side[usize::from(*r)]).collect(),
             None => recipients,
         };
         if let Message::Propose { block, .. } = &message {
@@ -756,11 +690,7 @@ impl Sim {
             let i = self.rng.below(bytes.len() as u64) as usize;
             bytes[i] ^= 1 << self.rng.below(8);
         }
-        let copies = if faulty && self.rng.chance(self.dup_permille) {
-            2
-        } else {
-            1
-        };
+        let copies = if faulty && self.rng.chance(self.dup_permille) { 2 } else { 1 };
         let base = self.links[usize::from(from)][usize::from(to)];
         for _ in 0..copies {
             let delay = base + self.rng.below(self.scenario.jitter_ms_max + 1);
@@ -790,8 +720,7 @@ impl Sim {
             view_max = view_max.max(node.view_max.0);
             let height = node.chain.len() as u64 - 1;
             if node.core.is_none() {
-                self.checker
-                    .fail(format!("honest node {slot} is down at the end"));
+                self.checker.fail(format!("honest node {slot} is down at the end"));
             }
             if height < height_at_heal + LIVENESS_BLOCKS_MIN {
                 self.checker.fail(format!(

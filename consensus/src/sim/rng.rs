@@ -21,11 +21,7 @@ impl Rng {
 
     /// Uniform in `0..n` (0 when `n == 0`).
     pub fn below(&mut self, n: u64) -> u64 {
-        if n == 0 {
-            0
-        } else {
-            ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
-        }
+        if n == 0 { 0 } else { ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64 }
     }
 
     /// Uniform in `lo..=hi`.
