@@ -370,7 +370,7 @@ impl<S: Store> State<S> {
     }
 
     /// Every stored entry, in key order.
-    pub fn entries(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError> {
+    pub fn entries(&self) -> Result<Vec<crate::store::Entry>, StorageError> {
         self.store.entries()
     }
 

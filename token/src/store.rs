@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 /// A write to apply: `None` deletes the key.
 pub type Write = (Vec<u8>, Option<Vec<u8>>);
 
+/// A stored entry: key and value bytes.
+pub type Entry = (Vec<u8>, Vec<u8>);
+
 /// A failure of the storage below the ledger. The block that met it is not applied.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum StorageError {
@@ -29,7 +32,7 @@ pub trait Store {
     /// Applies all writes, atomically.
     fn apply(&mut self, writes: &[Write]) -> Result<(), StorageError>;
     /// Every entry in key order (for invariant checks and audits).
-    fn entries(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError>;
+    fn entries(&self) -> Result<Vec<Entry>, StorageError>;
 }
 
 /// An in-memory store.
@@ -70,7 +73,7 @@ impl Store for MemStore {
         Ok(())
     }
 
-    fn entries(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError> {
+    fn entries(&self) -> Result<Vec<Entry>, StorageError> {
         Ok(self.map.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
     }
 }

@@ -72,14 +72,11 @@ pub(crate) fn set_status(
     if status == BatteryStatus::Waste {
         ensure(record.lease.is_none(), ErrorCode::BatteryLeased)?;
     }
-    match soh_permille {
-        // Only remanufacturing may restore health.
-        Some(soh) => {
-            ensure(status == BatteryStatus::Remanufactured, ErrorCode::OutOfRange)?;
-            ensure(soh <= SOH_NEW_PERMILLE, ErrorCode::OutOfRange)?;
-            record.health.soh_permille = soh;
-        }
-        None => {}
+    // Only remanufacturing may restore health.
+    if let Some(soh) = soh_permille {
+        ensure(status == BatteryStatus::Remanufactured, ErrorCode::OutOfRange)?;
+        ensure(soh <= SOH_NEW_PERMILLE, ErrorCode::OutOfRange)?;
+        record.health.soh_permille = soh;
     }
     record.status = status;
     cx.put(&Key::Battery(serial.clone()), &record);
