@@ -33,6 +33,15 @@ impl Core {
                 self.maybe_canary_second_proposal(p, block);
                 return;
             }
+            Err(Rejection::Late) => {
+                // The view is already notarized: keep the block if it is the certified one (the
+                // certificate vouches for it; it may be a parent later).
+                let certified = self.views.get(&p.view).and_then(|s| s.certified());
+                if certified == Some(p.digest) {
+                    self.blocks.entry(p.digest).or_insert(block);
+                }
+                return self.reject(Rejection::Late);
+            }
             Err(reason) => return self.reject(reason),
         };
         let state = self.views.entry(p.view).or_default();
