@@ -90,10 +90,17 @@ pub const EMPTY_ROOT: Hash = Hash(hash::EMPTY);
 ///
 /// In memory and deterministic: the root depends only on the set of keys and values. Cloning is
 /// O(1) (nodes are shared); a clone is an independent snapshot.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct StateTree {
     root: Link,
     len: usize,
+}
+
+/// Shows the root and size only: a derived `Debug` would print every node.
+impl std::fmt::Debug for StateTree {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateTree").field("root", &self.root()).field("len", &self.len).finish()
+    }
 }
 
 impl StateTree {
