@@ -657,3 +657,25 @@ fn journal_is_pruned_below_the_finalized_view() {
     assert_eq!(restarted.floor(), View(33));
     assert_eq!(restarted.view(), View(41));
 }
+
+#[test]
+fn certificate_reusing_verified_votes_still_checks_the_rest() {
+    // Proves skipping signatures already verified as votes never lets an unverified one pass.
+    let h = H::new(4);
+    let mut core = h.core(ME);
+    let p =
+        Proposal { epoch: Epoch(0), view: View(1), parent_view: View(0), digest: Hash::of(b"a") };
+    for s in [0, 1] {
+        core.handle(1, msg(s, &Message::Vote(h.vote(s, Vote::Notarize(p)))));
+    }
+    let mut cert = h.cert(Vote::Notarize(p), &[0, 1, 3]);
+    cert.signatures[2].0[7] ^= 1;
+    assert_eq!(
+        rejected_after(&h, &mut core, 0, &Message::Certificate(cert)),
+        Rejection::BadCertificate
+    );
+    assert_eq!(core.view(), View(1));
+    let good = h.cert(Vote::Notarize(p), &[0, 1, 3]);
+    core.handle(2, msg(0, &Message::Certificate(good)));
+    assert_eq!(core.view(), View(2));
+}
