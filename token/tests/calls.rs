@@ -19,37 +19,23 @@ fn text(s: &str) -> Text {
 fn mint(w: &mut World, to: &str, amount: u128) {
     let r = w.submit(
         "issuer",
-        Call::Mint {
-            currency: sym("HKD"),
-            to: account(to),
-            amount: Amount(amount),
-        },
+        Call::Mint { currency: sym("HKD"), to: account(to), amount: Amount(amount) },
     );
     assert_eq!(r.outcome, TxOutcome::Applied);
 }
 
 fn class_with(w: &mut World, holder: &str, amount: u128) -> Asset {
-    let create = Call::CreateClass {
-        class: sym("POOL-A"),
-        name: text("Pool A"),
-        supply_max: Amount(1_000),
-    };
+    let create =
+        Call::CreateClass { class: sym("POOL-A"), name: text("Pool A"), supply_max: Amount(1_000) };
     assert_eq!(w.submit("issuer", create).outcome, TxOutcome::Applied);
-    let issue = Call::IssueShares {
-        class: sym("POOL-A"),
-        to: account(holder),
-        amount: Amount(amount),
-    };
+    let issue =
+        Call::IssueShares { class: sym("POOL-A"), to: account(holder), amount: Amount(amount) };
     assert_eq!(w.submit("issuer", issue).outcome, TxOutcome::Applied);
     Asset::Shares(sym("POOL-A"))
 }
 
 fn transfer(asset: &Asset, to: &str, amount: u128) -> Call {
-    Call::Transfer {
-        asset: asset.clone(),
-        to: account(to),
-        amount: Amount(amount),
-    }
+    Call::Transfer { asset: asset.clone(), to: account(to), amount: Amount(amount) }
 }
 
 fn failed(code: ErrorCode) -> TxOutcome {
@@ -61,20 +47,11 @@ fn mint_transfer_burn_moves_cash_and_keeps_supply() {
     // Proves the happy path of cash: mint, transfer, burn, with supply = minted − burned.
     let mut w = world();
     mint(&mut w, "alice", 1_000);
-    assert_eq!(
-        w.submit("alice", transfer(&hkd(), "bob", 300)).outcome,
-        TxOutcome::Applied
-    );
+    assert_eq!(w.submit("alice", transfer(&hkd(), "bob", 300)).outcome, TxOutcome::Applied);
     assert_eq!(w.balance(&hkd(), "alice"), Amount(700));
     assert_eq!(w.balance(&hkd(), "bob"), Amount(300));
-    assert_eq!(
-        w.submit("bob", transfer(&hkd(), "issuer", 100)).outcome,
-        TxOutcome::Applied
-    );
-    let burn = Call::Burn {
-        currency: sym("HKD"),
-        amount: Amount(100),
-    };
+    assert_eq!(w.submit("bob", transfer(&hkd(), "issuer", 100)).outcome, TxOutcome::Applied);
+    let burn = Call::Burn { currency: sym("HKD"), amount: Amount(100) };
     assert_eq!(w.submit("issuer", burn).outcome, TxOutcome::Applied);
     let record = w.state.currency(&sym("HKD")).unwrap().unwrap();
     assert_eq!((record.minted, record.burned), (Amount(1_000), Amount(100)));
@@ -85,15 +62,8 @@ fn mint_transfer_burn_moves_cash_and_keeps_supply() {
 fn only_the_currency_issuer_mints_and_burns() {
     // Proves mint/burn refuse other roles and other issuers.
     let mut w = world();
-    let call = Call::Mint {
-        currency: sym("HKD"),
-        to: account("alice"),
-        amount: Amount(5),
-    };
-    assert_eq!(
-        w.submit("alice", call.clone()).outcome,
-        failed(ErrorCode::WrongRole)
-    );
+    let call = Call::Mint { currency: sym("HKD"), to: account("alice"), amount: Amount(5) };
+    assert_eq!(w.submit("alice", call.clone()).outcome, failed(ErrorCode::WrongRole));
     // A second issuer that does not own HKD.
     let reg = Call::RegisterMember {
         account: account("issuer2"),
@@ -101,60 +71,25 @@ fn only_the_currency_issuer_mints_and_burns() {
         identity_expiry: FAR_FUTURE,
     };
     assert_eq!(w.submit("admin", reg).outcome, TxOutcome::Applied);
-    assert_eq!(
-        w.submit("issuer2", call).outcome,
-        failed(ErrorCode::NotIssuer)
-    );
-    let unknown = Call::Mint {
-        currency: sym("THB"),
-        to: account("alice"),
-        amount: Amount(5),
-    };
-    assert_eq!(
-        w.submit("issuer", unknown).outcome,
-        failed(ErrorCode::UnknownCurrency)
-    );
-    let zero = Call::Mint {
-        currency: sym("HKD"),
-        to: account("alice"),
-        amount: Amount(0),
-    };
-    assert_eq!(
-        w.submit("issuer", zero).outcome,
-        failed(ErrorCode::ZeroAmount)
-    );
-    let burn = Call::Burn {
-        currency: sym("HKD"),
-        amount: Amount(1),
-    };
-    assert_eq!(
-        w.submit("issuer", burn).outcome,
-        failed(ErrorCode::InsufficientBalance)
-    );
+    assert_eq!(w.submit("issuer2", call).outcome, failed(ErrorCode::NotIssuer));
+    let unknown = Call::Mint { currency: sym("THB"), to: account("alice"), amount: Amount(5) };
+    assert_eq!(w.submit("issuer", unknown).outcome, failed(ErrorCode::UnknownCurrency));
+    let zero = Call::Mint { currency: sym("HKD"), to: account("alice"), amount: Amount(0) };
+    assert_eq!(w.submit("issuer", zero).outcome, failed(ErrorCode::ZeroAmount));
+    let burn = Call::Burn { currency: sym("HKD"), amount: Amount(1) };
+    assert_eq!(w.submit("issuer", burn).outcome, failed(ErrorCode::InsufficientBalance));
 }
 
 #[test]
 fn register_currency_needs_admin_and_an_issuer() {
     // Proves currency registration: admin only, issuer role required, no duplicates.
     let mut w = world();
-    let thb = Call::RegisterCurrency {
-        currency: sym("THB"),
-        issuer: account("issuer"),
-    };
-    assert_eq!(
-        w.submit("issuer", thb.clone()).outcome,
-        failed(ErrorCode::WrongRole)
-    );
-    let bad = Call::RegisterCurrency {
-        currency: sym("THB"),
-        issuer: account("alice"),
-    };
+    let thb = Call::RegisterCurrency { currency: sym("THB"), issuer: account("issuer") };
+    assert_eq!(w.submit("issuer", thb.clone()).outcome, failed(ErrorCode::WrongRole));
+    let bad = Call::RegisterCurrency { currency: sym("THB"), issuer: account("alice") };
     assert_eq!(w.submit("admin", bad).outcome, failed(ErrorCode::WrongRole));
     assert_eq!(w.submit("admin", thb.clone()).outcome, TxOutcome::Applied);
-    assert_eq!(
-        w.submit("admin", thb).outcome,
-        failed(ErrorCode::AlreadyExists)
-    );
+    assert_eq!(w.submit("admin", thb).outcome, failed(ErrorCode::AlreadyExists));
 }
 
 #[test]
@@ -162,15 +97,8 @@ fn mint_overflow_is_refused() {
     // Proves checked arithmetic: minting past u128::MAX fails and changes nothing.
     let mut w = world();
     mint(&mut w, "alice", u128::MAX);
-    let more = Call::Mint {
-        currency: sym("HKD"),
-        to: account("bob"),
-        amount: Amount(1),
-    };
-    assert_eq!(
-        w.submit("issuer", more).outcome,
-        failed(ErrorCode::Overflow)
-    );
+    let more = Call::Mint { currency: sym("HKD"), to: account("bob"), amount: Amount(1) };
+    assert_eq!(w.submit("issuer", more).outcome, failed(ErrorCode::Overflow));
     assert_eq!(w.balance(&hkd(), "bob"), Amount(0));
     invariants::check(&w.state).unwrap();
 }
@@ -245,22 +173,10 @@ fn freeze_blocks_sending_and_receiving_until_unfrozen() {
     // Proves freeze/unfreeze: frozen accounts neither send nor receive; admin only.
     let mut w = world();
     mint(&mut w, "alice", 100);
-    let freeze = Call::Freeze {
-        account: account("bob"),
-        reason: text("court order"),
-    };
-    assert_eq!(
-        w.submit("alice", freeze.clone()).outcome,
-        failed(ErrorCode::WrongRole)
-    );
-    assert_eq!(
-        w.submit("admin", freeze.clone()).outcome,
-        TxOutcome::Applied
-    );
-    assert_eq!(
-        w.submit("admin", freeze).outcome,
-        failed(ErrorCode::NoChange)
-    );
+    let freeze = Call::Freeze { account: account("bob"), reason: text("court order") };
+    assert_eq!(w.submit("alice", freeze.clone()).outcome, failed(ErrorCode::WrongRole));
+    assert_eq!(w.submit("admin", freeze.clone()).outcome, TxOutcome::Applied);
+    assert_eq!(w.submit("admin", freeze).outcome, failed(ErrorCode::NoChange));
     assert_eq!(
         w.submit("alice", transfer(&hkd(), "bob", 1)).outcome,
         failed(ErrorCode::ReceiverFrozen)
@@ -270,19 +186,10 @@ fn freeze_blocks_sending_and_receiving_until_unfrozen() {
         failed(ErrorCode::SignerFrozen)
     );
     assert_eq!(
-        w.submit(
-            "admin",
-            Call::Unfreeze {
-                account: account("bob")
-            }
-        )
-        .outcome,
+        w.submit("admin", Call::Unfreeze { account: account("bob") }).outcome,
         TxOutcome::Applied
     );
-    assert_eq!(
-        w.submit("alice", transfer(&hkd(), "bob", 1)).outcome,
-        TxOutcome::Applied
-    );
+    assert_eq!(w.submit("alice", transfer(&hkd(), "bob", 1)).outcome, TxOutcome::Applied);
 }
 
 #[test]
@@ -294,15 +201,9 @@ fn register_and_revoke_members() {
         role: Role::Investor,
         identity_expiry: FAR_FUTURE,
     };
-    assert_eq!(
-        w.submit("alice", reg.clone()).outcome,
-        failed(ErrorCode::WrongRole)
-    );
+    assert_eq!(w.submit("alice", reg.clone()).outcome, failed(ErrorCode::WrongRole));
     assert_eq!(w.submit("admin", reg.clone()).outcome, TxOutcome::Applied);
-    assert_eq!(
-        w.submit("admin", reg).outcome,
-        failed(ErrorCode::AlreadyExists)
-    );
+    assert_eq!(w.submit("admin", reg).outcome, failed(ErrorCode::AlreadyExists));
     // The identity point is a small-order ("weak") key: anyone could sign for it.
     let mut identity = [0u8; 32];
     identity[0] = 1;
@@ -312,24 +213,12 @@ fn register_and_revoke_members() {
         identity_expiry: FAR_FUTURE,
     };
     assert_eq!(w.submit("admin", weak).outcome, failed(ErrorCode::BadKey));
-    let revoke = Call::RevokeMember {
-        account: account("dave"),
-        reason: text("left"),
-    };
-    assert_eq!(
-        w.submit("admin", revoke.clone()).outcome,
-        TxOutcome::Applied
-    );
-    assert_eq!(
-        w.submit("admin", revoke).outcome,
-        failed(ErrorCode::NoChange)
-    );
+    let revoke = Call::RevokeMember { account: account("dave"), reason: text("left") };
+    assert_eq!(w.submit("admin", revoke.clone()).outcome, TxOutcome::Applied);
+    assert_eq!(w.submit("admin", revoke).outcome, failed(ErrorCode::NoChange));
     // A revoked member can neither sign nor receive.
     let receipt = w.submit("dave", transfer(&hkd(), "alice", 1));
-    assert_eq!(
-        receipt.outcome,
-        TxOutcome::Rejected(ErrorCode::UnknownSigner)
-    );
+    assert_eq!(receipt.outcome, TxOutcome::Rejected(ErrorCode::UnknownSigner));
     mint(&mut w, "alice", 5);
     assert_eq!(
         w.submit("alice", transfer(&hkd(), "dave", 1)).outcome,
@@ -348,39 +237,18 @@ fn recover_wallet_moves_balances_to_the_new_key() {
         new: account("alice2"),
         reason: text("lost phone"),
     };
-    assert_eq!(
-        w.submit("bob", recover.clone()).outcome,
-        failed(ErrorCode::WrongRole)
-    );
-    assert_eq!(
-        w.submit("admin", recover.clone()).outcome,
-        TxOutcome::Applied
-    );
+    assert_eq!(w.submit("bob", recover.clone()).outcome, failed(ErrorCode::WrongRole));
+    assert_eq!(w.submit("admin", recover.clone()).outcome, TxOutcome::Applied);
     assert_eq!(w.balance(&hkd(), "alice"), Amount(0));
     assert_eq!(w.balance(&hkd(), "alice2"), Amount(100));
     assert_eq!(w.balance(&shares, "alice2"), Amount(40));
     assert!(w.state.member(account("alice")).unwrap().unwrap().revoked);
-    assert_eq!(
-        w.state.member(account("alice2")).unwrap().unwrap().role,
-        Role::Investor
-    );
-    assert_eq!(
-        w.submit("alice2", transfer(&hkd(), "bob", 10)).outcome,
-        TxOutcome::Applied
-    );
-    assert_eq!(
-        w.submit("admin", recover).outcome,
-        failed(ErrorCode::UnknownAccount)
-    );
-    let taken = Call::RecoverWallet {
-        lost: account("bob"),
-        new: account("carol"),
-        reason: text("x"),
-    };
-    assert_eq!(
-        w.submit("admin", taken).outcome,
-        failed(ErrorCode::AlreadyExists)
-    );
+    assert_eq!(w.state.member(account("alice2")).unwrap().unwrap().role, Role::Investor);
+    assert_eq!(w.submit("alice2", transfer(&hkd(), "bob", 10)).outcome, TxOutcome::Applied);
+    assert_eq!(w.submit("admin", recover).outcome, failed(ErrorCode::UnknownAccount));
+    let taken =
+        Call::RecoverWallet { lost: account("bob"), new: account("carol"), reason: text("x") };
+    assert_eq!(w.submit("admin", taken).outcome, failed(ErrorCode::AlreadyExists));
     invariants::check(&w.state).unwrap();
 }
 
@@ -388,59 +256,25 @@ fn recover_wallet_moves_balances_to_the_new_key() {
 fn share_class_create_issue_redeem_with_cap() {
     // Proves the share-class life cycle and the fixed maximum supply.
     let mut w = world();
-    let create = Call::CreateClass {
-        class: sym("POOL-A"),
-        name: text("Pool A"),
-        supply_max: Amount(100),
-    };
-    assert_eq!(
-        w.submit("alice", create.clone()).outcome,
-        failed(ErrorCode::WrongRole)
-    );
-    assert_eq!(
-        w.submit("issuer", create.clone()).outcome,
-        TxOutcome::Applied
-    );
-    assert_eq!(
-        w.submit("issuer", create).outcome,
-        failed(ErrorCode::AlreadyExists)
-    );
-    let issue = |n| Call::IssueShares {
-        class: sym("POOL-A"),
-        to: account("alice"),
-        amount: Amount(n),
-    };
+    let create =
+        Call::CreateClass { class: sym("POOL-A"), name: text("Pool A"), supply_max: Amount(100) };
+    assert_eq!(w.submit("alice", create.clone()).outcome, failed(ErrorCode::WrongRole));
+    assert_eq!(w.submit("issuer", create.clone()).outcome, TxOutcome::Applied);
+    assert_eq!(w.submit("issuer", create).outcome, failed(ErrorCode::AlreadyExists));
+    let issue =
+        |n| Call::IssueShares { class: sym("POOL-A"), to: account("alice"), amount: Amount(n) };
     assert_eq!(w.submit("issuer", issue(60)).outcome, TxOutcome::Applied);
-    assert_eq!(
-        w.submit("issuer", issue(41)).outcome,
-        failed(ErrorCode::SupplyCapExceeded)
-    );
+    assert_eq!(w.submit("issuer", issue(41)).outcome, failed(ErrorCode::SupplyCapExceeded));
     assert_eq!(w.submit("issuer", issue(40)).outcome, TxOutcome::Applied);
-    let redeem = |n| Call::RedeemShares {
-        class: sym("POOL-A"),
-        amount: Amount(n),
-    };
-    assert_eq!(
-        w.submit("alice", redeem(101)).outcome,
-        failed(ErrorCode::InsufficientBalance)
-    );
+    let redeem = |n| Call::RedeemShares { class: sym("POOL-A"), amount: Amount(n) };
+    assert_eq!(w.submit("alice", redeem(101)).outcome, failed(ErrorCode::InsufficientBalance));
     assert_eq!(w.submit("alice", redeem(30)).outcome, TxOutcome::Applied);
     // Redeemed shares do not come back: the cap counts every share ever issued.
-    assert_eq!(
-        w.submit("issuer", issue(1)).outcome,
-        failed(ErrorCode::SupplyCapExceeded)
-    );
+    assert_eq!(w.submit("issuer", issue(1)).outcome, failed(ErrorCode::SupplyCapExceeded));
     let class = w.state.class(&sym("POOL-A")).unwrap().unwrap();
     assert_eq!(class.outstanding(), Amount(70));
-    let unknown = Call::IssueShares {
-        class: sym("NOPE"),
-        to: account("alice"),
-        amount: Amount(1),
-    };
-    assert_eq!(
-        w.submit("issuer", unknown).outcome,
-        failed(ErrorCode::UnknownClass)
-    );
+    let unknown = Call::IssueShares { class: sym("NOPE"), to: account("alice"), amount: Amount(1) };
+    assert_eq!(w.submit("issuer", unknown).outcome, failed(ErrorCode::UnknownClass));
     invariants::check(&w.state).unwrap();
 }
 
@@ -449,53 +283,23 @@ fn paused_class_does_not_move() {
     // Proves pause/unpause: by admin or class issuer; transfers, issues, redeems refused.
     let mut w = world();
     let shares = class_with(&mut w, "alice", 10);
-    let pause = Call::PauseClass {
-        class: sym("POOL-A"),
-    };
-    assert_eq!(
-        w.submit("alice", pause.clone()).outcome,
-        failed(ErrorCode::WrongRole)
-    );
+    let pause = Call::PauseClass { class: sym("POOL-A") };
+    assert_eq!(w.submit("alice", pause.clone()).outcome, failed(ErrorCode::WrongRole));
     assert_eq!(w.submit("admin", pause.clone()).outcome, TxOutcome::Applied);
-    assert_eq!(
-        w.submit("issuer", pause).outcome,
-        failed(ErrorCode::NoChange)
-    );
+    assert_eq!(w.submit("issuer", pause).outcome, failed(ErrorCode::NoChange));
     assert_eq!(
         w.submit("alice", transfer(&shares, "bob", 1)).outcome,
         failed(ErrorCode::ClassPaused)
     );
-    let redeem = Call::RedeemShares {
-        class: sym("POOL-A"),
-        amount: Amount(1),
-    };
+    let redeem = Call::RedeemShares { class: sym("POOL-A"), amount: Amount(1) };
+    assert_eq!(w.submit("alice", redeem).outcome, failed(ErrorCode::ClassPaused));
+    let issue = Call::IssueShares { class: sym("POOL-A"), to: account("bob"), amount: Amount(1) };
+    assert_eq!(w.submit("issuer", issue).outcome, failed(ErrorCode::ClassPaused));
     assert_eq!(
-        w.submit("alice", redeem).outcome,
-        failed(ErrorCode::ClassPaused)
-    );
-    let issue = Call::IssueShares {
-        class: sym("POOL-A"),
-        to: account("bob"),
-        amount: Amount(1),
-    };
-    assert_eq!(
-        w.submit("issuer", issue).outcome,
-        failed(ErrorCode::ClassPaused)
-    );
-    assert_eq!(
-        w.submit(
-            "issuer",
-            Call::UnpauseClass {
-                class: sym("POOL-A")
-            }
-        )
-        .outcome,
+        w.submit("issuer", Call::UnpauseClass { class: sym("POOL-A") }).outcome,
         TxOutcome::Applied
     );
-    assert_eq!(
-        w.submit("alice", transfer(&shares, "bob", 1)).outcome,
-        TxOutcome::Applied
-    );
+    assert_eq!(w.submit("alice", transfer(&shares, "bob", 1)).outcome, TxOutcome::Applied);
 }
 
 // ----- authentication -----
@@ -509,19 +313,9 @@ fn bad_signature_is_rejected_and_changes_nothing() {
     let forged = body.sign(&key("mallory"));
     let root = w.state.root();
     let receipt = w.block(&[forged]).receipts.remove(0);
-    assert_eq!(
-        receipt.outcome,
-        TxOutcome::Rejected(ErrorCode::BadSignature)
-    );
+    assert_eq!(receipt.outcome, TxOutcome::Rejected(ErrorCode::BadSignature));
     assert_eq!(w.balance(&hkd(), "bob"), Amount(0));
-    assert_eq!(
-        w.state
-            .member(account("alice"))
-            .unwrap()
-            .unwrap()
-            .next_nonce,
-        Nonce(0)
-    );
+    assert_eq!(w.state.member(account("alice")).unwrap().unwrap().next_nonce, Nonce(0));
     // Only the block metadata changed.
     assert_ne!(w.state.root(), root);
 }
@@ -530,12 +324,7 @@ fn bad_signature_is_rejected_and_changes_nothing() {
 fn wrong_chain_is_rejected() {
     // Proves a transaction for another chain never applies, even correctly signed.
     let mut w = world();
-    let mut body = w.body(
-        "admin",
-        Call::Unfreeze {
-            account: account("bob"),
-        },
-    );
+    let mut body = w.body("admin", Call::Unfreeze { account: account("bob") });
     body.chain_id = ChainId::new("volt-other").unwrap();
     let tx = body.sign(&key("admin"));
     let receipt = w.block(&[tx]).receipts.remove(0);
@@ -548,14 +337,8 @@ fn replayed_and_skipped_nonces_are_rejected() {
     let mut w = world();
     mint(&mut w, "alice", 10);
     let tx = w.tx("alice", transfer(&hkd(), "bob", 1));
-    assert_eq!(
-        w.block(&[tx.clone()]).receipts[0].outcome,
-        TxOutcome::Applied
-    );
-    assert_eq!(
-        w.block(&[tx]).receipts[0].outcome,
-        TxOutcome::Rejected(ErrorCode::NonceReplayed)
-    );
+    assert_eq!(w.block(&[tx.clone()]).receipts[0].outcome, TxOutcome::Applied);
+    assert_eq!(w.block(&[tx]).receipts[0].outcome, TxOutcome::Rejected(ErrorCode::NonceReplayed));
     let mut body = w.body("alice", transfer(&hkd(), "bob", 1));
     body.nonce = Nonce(body.nonce.0 + 1);
     let skipped = body.sign(&key("alice"));
@@ -574,10 +357,7 @@ fn same_transaction_twice_in_one_block_applies_once() {
     let tx = w.tx("alice", transfer(&hkd(), "bob", 4));
     let result = w.block(&[tx.clone(), tx]);
     assert_eq!(result.receipts[0].outcome, TxOutcome::Applied);
-    assert_eq!(
-        result.receipts[1].outcome,
-        TxOutcome::Rejected(ErrorCode::NonceReplayed)
-    );
+    assert_eq!(result.receipts[1].outcome, TxOutcome::Rejected(ErrorCode::NonceReplayed));
     assert_eq!(w.balance(&hkd(), "bob"), Amount(4));
 }
 
@@ -585,18 +365,10 @@ fn same_transaction_twice_in_one_block_applies_once() {
 fn expired_transaction_is_rejected() {
     // Proves a transaction past its expiry height is rejected.
     let mut w = world();
-    let mut body = w.body(
-        "admin",
-        Call::Unfreeze {
-            account: account("bob"),
-        },
-    );
+    let mut body = w.body("admin", Call::Unfreeze { account: account("bob") });
     body.expiry_height = Height(w.next.height.0 - 1);
     let tx = body.sign(&key("admin"));
-    assert_eq!(
-        w.block(&[tx]).receipts[0].outcome,
-        TxOutcome::Rejected(ErrorCode::Expired)
-    );
+    assert_eq!(w.block(&[tx]).receipts[0].outcome, TxOutcome::Rejected(ErrorCode::Expired));
 }
 
 #[test]
@@ -604,10 +376,7 @@ fn unknown_signer_is_rejected() {
     // Proves a correctly signed transaction from a non-member is rejected.
     let mut w = world();
     let tx = w.tx("stranger", transfer(&hkd(), "bob", 1));
-    assert_eq!(
-        w.block(&[tx]).receipts[0].outcome,
-        TxOutcome::Rejected(ErrorCode::UnknownSigner)
-    );
+    assert_eq!(w.block(&[tx]).receipts[0].outcome, TxOutcome::Rejected(ErrorCode::UnknownSigner));
 }
 
 #[test]
@@ -617,22 +386,12 @@ fn failed_call_uses_the_nonce_but_writes_nothing() {
     mint(&mut w, "alice", 10);
     let before = w.state.entries().unwrap();
     let tx = w.tx("alice", transfer(&hkd(), "bob", 11));
-    assert_eq!(
-        w.block(&[tx]).receipts[0].outcome,
-        failed(ErrorCode::InsufficientBalance)
-    );
+    assert_eq!(w.block(&[tx]).receipts[0].outcome, failed(ErrorCode::InsufficientBalance));
     let after = w.state.entries().unwrap();
     let changed: Vec<_> = after.iter().filter(|e| !before.contains(e)).collect();
     // Exactly two records changed: the block metadata and alice's nonce.
     assert_eq!(changed.len(), 2);
-    assert_eq!(
-        w.state
-            .member(account("alice"))
-            .unwrap()
-            .unwrap()
-            .next_nonce,
-        Nonce(1)
-    );
+    assert_eq!(w.state.member(account("alice")).unwrap().unwrap().next_nonce, Nonce(1));
 }
 
 #[test]
@@ -655,14 +414,8 @@ fn terms(w: &World, maker_shares: u128, taker_cash: u128) -> TradeTerms {
     TradeTerms {
         maker: account("alice"),
         taker: account("bob"),
-        maker_gives: Leg {
-            asset: Asset::Shares(sym("POOL-A")),
-            amount: Amount(maker_shares),
-        },
-        taker_gives: Leg {
-            asset: hkd(),
-            amount: Amount(taker_cash),
-        },
+        maker_gives: Leg { asset: Asset::Shares(sym("POOL-A")), amount: Amount(maker_shares) },
+        taker_gives: Leg { asset: hkd(), amount: Amount(taker_cash) },
         expiry_height: Height(w.next.height.0 + 10),
         salt: 7,
     }
@@ -685,10 +438,7 @@ fn trade_settles_both_legs() {
     let mut w = trade_world();
     let t = terms(&w, 10, 250);
     let sig = signed_by(&t, "alice", &w);
-    let call = Call::Trade {
-        terms: t,
-        counterparty_signature: sig,
-    };
+    let call = Call::Trade { terms: t, counterparty_signature: sig };
     assert_eq!(w.submit("bob", call).outcome, TxOutcome::Applied);
     assert_eq!(w.balance(&Asset::Shares(sym("POOL-A")), "bob"), Amount(10));
     assert_eq!(w.balance(&hkd(), "alice"), Amount(250));
@@ -702,25 +452,13 @@ fn trade_signed_by_one_party_only_fails() {
     let mut w = trade_world();
     let t = terms(&w, 10, 250);
     let own = signed_by(&t, "bob", &w);
-    let call = Call::Trade {
-        terms: t.clone(),
-        counterparty_signature: own,
-    };
-    assert_eq!(
-        w.submit("bob", call).outcome,
-        failed(ErrorCode::BadCounterpartySignature)
-    );
+    let call = Call::Trade { terms: t.clone(), counterparty_signature: own };
+    assert_eq!(w.submit("bob", call).outcome, failed(ErrorCode::BadCounterpartySignature));
     let mut other = t.clone();
     other.taker_gives.amount = Amount(1);
     let sig_for_other = signed_by(&other, "alice", &w);
-    let call = Call::Trade {
-        terms: t,
-        counterparty_signature: sig_for_other,
-    };
-    assert_eq!(
-        w.submit("bob", call).outcome,
-        failed(ErrorCode::BadCounterpartySignature)
-    );
+    let call = Call::Trade { terms: t, counterparty_signature: sig_for_other };
+    assert_eq!(w.submit("bob", call).outcome, failed(ErrorCode::BadCounterpartySignature));
     assert_eq!(w.balance(&hkd(), "bob"), Amount(1_000));
 }
 
@@ -729,23 +467,11 @@ fn trade_replay_fails() {
     // Proves a trade id settles once, even submitted by the other party with a fresh nonce.
     let mut w = trade_world();
     let t = terms(&w, 10, 250);
-    let call = Call::Trade {
-        terms: t.clone(),
-        counterparty_signature: signed_by(&t, "alice", &w),
-    };
+    let call = Call::Trade { terms: t.clone(), counterparty_signature: signed_by(&t, "alice", &w) };
     assert_eq!(w.submit("bob", call.clone()).outcome, TxOutcome::Applied);
-    assert_eq!(
-        w.submit("bob", call).outcome,
-        failed(ErrorCode::TradeReplayed)
-    );
-    let mirror = Call::Trade {
-        terms: t.clone(),
-        counterparty_signature: signed_by(&t, "bob", &w),
-    };
-    assert_eq!(
-        w.submit("alice", mirror).outcome,
-        failed(ErrorCode::TradeReplayed)
-    );
+    assert_eq!(w.submit("bob", call).outcome, failed(ErrorCode::TradeReplayed));
+    let mirror = Call::Trade { terms: t.clone(), counterparty_signature: signed_by(&t, "bob", &w) };
+    assert_eq!(w.submit("alice", mirror).outcome, failed(ErrorCode::TradeReplayed));
     assert_eq!(w.balance(&hkd(), "alice"), Amount(250));
 }
 
@@ -755,14 +481,8 @@ fn expired_trade_fails() {
     let mut w = trade_world();
     let mut t = terms(&w, 10, 250);
     t.expiry_height = Height(w.next.height.0 - 1);
-    let call = Call::Trade {
-        terms: t.clone(),
-        counterparty_signature: signed_by(&t, "alice", &w),
-    };
-    assert_eq!(
-        w.submit("bob", call).outcome,
-        failed(ErrorCode::TradeExpired)
-    );
+    let call = Call::Trade { terms: t.clone(), counterparty_signature: signed_by(&t, "alice", &w) };
+    assert_eq!(w.submit("bob", call).outcome, failed(ErrorCode::TradeExpired));
 }
 
 #[test]
@@ -770,18 +490,9 @@ fn trade_is_all_or_nothing() {
     // Proves a short second leg undoes the first: no shares move when the cash is missing.
     let mut w = trade_world();
     let t = terms(&w, 10, 5_000);
-    let call = Call::Trade {
-        terms: t.clone(),
-        counterparty_signature: signed_by(&t, "alice", &w),
-    };
-    assert_eq!(
-        w.submit("bob", call).outcome,
-        failed(ErrorCode::InsufficientBalance)
-    );
-    assert_eq!(
-        w.balance(&Asset::Shares(sym("POOL-A")), "alice"),
-        Amount(50)
-    );
+    let call = Call::Trade { terms: t.clone(), counterparty_signature: signed_by(&t, "alice", &w) };
+    assert_eq!(w.submit("bob", call).outcome, failed(ErrorCode::InsufficientBalance));
+    assert_eq!(w.balance(&Asset::Shares(sym("POOL-A")), "alice"), Amount(50));
     assert_eq!(w.balance(&Asset::Shares(sym("POOL-A")), "bob"), Amount(0));
     invariants::check(&w.state).unwrap();
 }
@@ -791,47 +502,20 @@ fn trade_outsider_frozen_party_and_paused_class_fail() {
     // Proves trades check the submitter is a party, both parties are unfrozen, class unpaused.
     let mut w = trade_world();
     let t = terms(&w, 10, 250);
-    let call = Call::Trade {
-        terms: t.clone(),
-        counterparty_signature: signed_by(&t, "alice", &w),
-    };
-    assert_eq!(
-        w.submit("carol", call.clone()).outcome,
-        failed(ErrorCode::NotTradeParty)
-    );
-    let freeze = Call::Freeze {
-        account: account("alice"),
-        reason: text("review"),
-    };
+    let call = Call::Trade { terms: t.clone(), counterparty_signature: signed_by(&t, "alice", &w) };
+    assert_eq!(w.submit("carol", call.clone()).outcome, failed(ErrorCode::NotTradeParty));
+    let freeze = Call::Freeze { account: account("alice"), reason: text("review") };
     assert_eq!(w.submit("admin", freeze).outcome, TxOutcome::Applied);
+    assert_eq!(w.submit("bob", call.clone()).outcome, failed(ErrorCode::SignerFrozen));
     assert_eq!(
-        w.submit("bob", call.clone()).outcome,
-        failed(ErrorCode::SignerFrozen)
-    );
-    assert_eq!(
-        w.submit(
-            "admin",
-            Call::Unfreeze {
-                account: account("alice")
-            }
-        )
-        .outcome,
+        w.submit("admin", Call::Unfreeze { account: account("alice") }).outcome,
         TxOutcome::Applied
     );
     assert_eq!(
-        w.submit(
-            "admin",
-            Call::PauseClass {
-                class: sym("POOL-A")
-            }
-        )
-        .outcome,
+        w.submit("admin", Call::PauseClass { class: sym("POOL-A") }).outcome,
         TxOutcome::Applied
     );
-    assert_eq!(
-        w.submit("bob", call).outcome,
-        failed(ErrorCode::ClassPaused)
-    );
+    assert_eq!(w.submit("bob", call).outcome, failed(ErrorCode::ClassPaused));
 }
 
 #[test]
@@ -846,10 +530,7 @@ fn genesis_refuses_bad_documents() {
     let base = Genesis {
         chain_id: volt_token::testkit::chain_id(),
         time: Timestamp(0),
-        members: vec![
-            member("admin", Role::Admin),
-            member("alice", Role::Investor),
-        ],
+        members: vec![member("admin", Role::Admin), member("alice", Role::Investor)],
         currencies: vec![(sym("HKD"), account("alice"))],
     };
     let err = State::genesis(MemStore::new(), &base).err().unwrap();
