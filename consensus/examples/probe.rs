@@ -1,4 +1,5 @@
-//! Runs a few seeds and prints their reports (debugging aid).
+//! Prints a one-line summary of each seed in a range: `cargo run -p volt-consensus --example
+//! probe -- <from> <to>` (a debugging aid next to the `replay_seed` test).
 use volt_consensus::sim::{self, Scenario};
 
 fn main() {

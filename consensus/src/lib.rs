@@ -88,19 +88,39 @@
 //! # Persistence order
 //!
 //! Every turn of `handle` returns its outputs in this order: the turn's journal records
-//! ([`Output::JournalAppend`]: every vote signed in the turn and the highest view entered) or
-//! one atomic [`Output::JournalRewrite`] when pruning, then exactly one [`Output::JournalSync`]
-//! (`sync_data` on the file), then everything else (sends, broadcasts, fetches, timers,
-//! application requests, finalized blocks). The driver performs them in order, so no vote
-//! leaves the node before it is durable; a crash before the sync loses only votes nobody saw.
+//! ([`Output::JournalAppend`]) or one atomic [`Output::JournalRewrite`] when pruning, then
+//! exactly one [`Output::JournalSync`] (`sync_data` on the file), then everything else (sends,
+//! broadcasts, fetches, timers, application requests, finalized blocks). The driver performs
+//! them in order, so nothing the turn journaled is visible to peers before it is durable; a
+//! crash before the sync loses only votes nobody saw. A turn journals:
+//! - every vote signed in the turn ([`journal::Record::Vote`]), and, before a `Notarize`, the
+//!   block it names ([`journal::Record::Block`]);
+//! - for every view entered, the certificate it was entered through
+//!   ([`journal::Record::Certificate`], always a certificate of the view before) and the highest
+//!   view entered ([`journal::Record::Entered`]).
+//!
+//! Why blocks and certificates, not only votes: votes alone keep a restarted node from
+//! double-signing, but not the chain alive. If every node that held the certificate of some
+//! view, or the only copies of a notarized block, crashes, no proposal can pass the validity
+//! rule again. With the records above it cannot happen: an honest node that nullifies or
+//! notarizes view `v` entered `v` through a certificate of exactly `v − 1` (a certificate of
+//! `v` or higher would have moved it past `v`), and it journaled that certificate; so by
+//! induction each view between the last finalized one and the current one is proven by the
+//! journal of some honest node. A notarized block has at least f+1 honest notarizers, each of
+//! which journaled the block before voting. Peers fetch both on demand. (The simulator's
+//! `CrashStorm` mix found this: with votes only, a few dozen crashes stalled the chain.)
+//!
 //! On start, the journal is replayed: a torn tail is truncated, corruption in the middle stops
-//! the node ([`journal::JournalError::Corrupt`]); the core restores its own votes and entered
-//! view, re-sends the journaled votes, and its checks (rule 4, 5, 6 and assertions in `sign`)
-//! refuse any vote that would conflict with them. Once the finalized view passes the journal's
-//! floor by [`core::JOURNAL_PRUNE_VIEWS`], the journal is rewritten with a new floor (the
-//! finalized view + 1), the entered view and the node's votes at or above the floor; the node
-//! never signs below its floor. Blocks, certificates and the finalized chain are not in the
-//! journal: they are recovered from the application's store (the anchor) and from peers.
+//! the node ([`journal::JournalError::Corrupt`]); the core restores its own votes, entered view,
+//! entry certificates and notarized blocks, re-sends the journaled votes, and its checks (rules
+//! 4, 5, 6 and the assertions in `sign`) refuse any vote that would conflict with them.
+//!
+//! Pruning: once the finalized view passes the journal's floor by
+//! [`core::JOURNAL_PRUNE_VIEWS`], the floor moves to the finalized view + 1 and, at the end of
+//! the *next* turn (so the application already holds the blocks just finalized), the journal is
+//! rewritten atomically with the floor, the entered view, and the votes, entry certificates and
+//! notarized blocks at or above the floor. The node never signs below its floor. The finalized
+//! chain itself is the application's (the anchor passed to [`Core::new`]).
 //!
 //! # Deviations from the Simplex paper (Chan and Pass 2023)
 //!
@@ -117,8 +137,9 @@
 //!    did not nullify, even after leaving it (above its floor and its finalized view).
 //! 5. **Fast-forward** on any valid certificate of a higher view, not just the next one.
 //! 6. **Epochs** in every vote; one engine per epoch; no reconfiguration inside the core.
-//! 7. **Persistence**: the vote journal and its pruning floor are additions (the paper assumes
-//!    no crashes); a restarted node never votes below its floor.
+//! 7. **Persistence**: the journal (votes, entry certificates, notarized blocks) and its
+//!    pruning floor are additions (the paper assumes no crashes); a restarted node never votes
+//!    below its floor.
 //! 8. **Payload verification** by the application is asynchronous (`Verify` / `Verified`).
 //! 9. **Heights** are part of the block header, so the application can number blocks without
 //!    walking the chain.

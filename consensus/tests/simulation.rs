@@ -118,3 +118,24 @@ fn canary_double_notarize_is_caught() {
     assert!(safety, "no certificate-level violation: {first:?}");
     println!("canary caught in {caught} of {runs} runs, first: {first:?}");
 }
+
+#[test]
+fn canary_forgotten_votes_are_caught_after_restarts() {
+    // Proves the restart checks can fail: nodes that do not journal their votes and crash
+    // repeatedly end up signing conflicting votes, and the checker sees it.
+    let mut caught = 0;
+    let mut runs = 0;
+    for seed in 0..24 {
+        let mut scenario = Scenario::new(seed, 4, Mix::Crash);
+        scenario.canary = Canary::ForgetVotes;
+        scenario.crash_count = Some(30);
+        runs += 1;
+        let report = sim::run(scenario);
+        if !report.violations.is_empty() {
+            caught += 1;
+            println!("seed {seed}: {:?}", report.violations);
+        }
+    }
+    assert!(caught > 0, "forgotten votes went unnoticed in {runs} runs");
+    println!("forgotten-votes canary caught in {caught} of {runs} runs");
+}

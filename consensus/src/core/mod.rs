@@ -60,6 +60,8 @@ pub enum Canary {
     None,
     /// BROKEN: notarize a second, different proposal in a view.
     NotarizeTwice,
+    /// BROKEN: never journal votes (a restarted node forgets what it signed).
+    ForgetVotes,
 }
 
 /// Static configuration of one node for one epoch.
@@ -354,6 +356,7 @@ pub struct Core {
     pub(crate) counters: Counters,
     journal_out: Vec<Record>,
     rewrite: bool,
+    rewrite_due: bool,
     out: Vec<Output>,
 }
 
@@ -386,6 +389,7 @@ impl Core {
             counters: Counters::default(),
             journal_out: Vec::new(),
             rewrite: false,
+            rewrite_due: false,
             out: Vec::new(),
             cfg,
         };
@@ -402,6 +406,18 @@ impl Core {
                     self.view = self.view.max(*view);
                 }
                 Record::Floor(view) => self.floor = self.floor.max(*view),
+                Record::Certificate(certificate) => self.restore_certificate(certificate)?,
+                Record::Block(block) => {
+                    if block.epoch != self.cfg.epoch {
+                        return Err(CoreError::AnchorEpoch {
+                            expected: self.cfg.epoch,
+                            actual: block.epoch,
+                        });
+                    }
+                    if block.view > self.finalized.view {
+                        self.blocks.insert(block.digest(), block.clone());
+                    }
+                }
                 Record::Vote(vote) => {
                     let epoch = vote.vote.round().epoch;
                     if vote.signer != self.cfg.me || epoch != self.cfg.epoch {
@@ -425,6 +441,36 @@ impl Core {
         // Votes at or below the anchor are settled; keep only what can still matter.
         let keep_from = self.finalized.view;
         self.views.retain(|v, _| *v >= keep_from);
+        Ok(())
+    }
+
+    /// Puts a journaled entry certificate back: it ends view `v`, so it is held for `v` and it
+    /// is the entry of `v + 1`. It was verified before it was journaled.
+    fn restore_certificate(&mut self, certificate: &Certificate) -> Result<(), CoreError> {
+        let round = certificate.vote.round();
+        if round.epoch != self.cfg.epoch {
+            return Err(CoreError::ForeignJournal {
+                signer: self.cfg.me,
+                epoch: round.epoch,
+                me: self.cfg.me,
+            });
+        }
+        let state = self.views.entry(round.view).or_default();
+        match certificate.vote {
+            crate::types::Vote::Notarize(_) => state.notarization = Some(certificate.clone()),
+            crate::types::Vote::Nullify(_) => state.nullification = Some(certificate.clone()),
+            crate::types::Vote::Finalize(_) => {
+                state.finalization = Some(certificate.clone());
+                let better = self
+                    .best_finalization
+                    .as_ref()
+                    .is_none_or(|best| best.vote.view() < round.view);
+                if better {
+                    self.best_finalization = Some(certificate.clone());
+                }
+            }
+        }
+        self.views.entry(round.view.next()).or_default().entry = Some(certificate.clone());
         Ok(())
     }
 
@@ -498,8 +544,12 @@ impl Core {
             self.journal_out.push(Record::Entered(self.view));
             self.journaled_view = self.view;
         }
-        if self.rewrite {
-            self.rewrite = false;
+        // A rewrite asked for in this turn runs at the end of the next one, after the driver
+        // has handed this turn's finalized blocks to the application: the journal never drops
+        // records the application does not have yet.
+        let rewrite_now = std::mem::replace(&mut self.rewrite_due, self.rewrite);
+        self.rewrite = false;
+        if rewrite_now {
             self.journal_out.clear();
             outputs.push(Output::JournalRewrite(self.retained_records()));
             outputs.push(Output::JournalSync);
@@ -516,7 +566,14 @@ impl Core {
     fn retained_records(&self) -> Vec<Record> {
         let mut records = vec![Record::Floor(self.floor), Record::Entered(self.view)];
         for state in self.views.range(self.floor..).map(|(_, s)| s) {
+            if let Some(entry) = &state.entry {
+                records.push(Record::Certificate(entry.clone()));
+            }
             let mine = &state.mine;
+            let notarized = mine.notarize.and_then(|v| v.vote.proposal().map(|p| p.digest));
+            if let Some(block) = notarized.and_then(|d| self.blocks.get(&d)) {
+                records.push(Record::Block(block.clone()));
+            }
             for vote in mine.notarize.iter().chain(&mine.nullify).chain(&mine.finalize) {
                 records.push(Record::Vote(*vote));
             }
@@ -541,6 +598,9 @@ impl Core {
     }
 
     pub(crate) fn journal(&mut self, record: Record) {
+        if self.cfg.canary == Canary::ForgetVotes && matches!(record, Record::Vote(_)) {
+            return;
+        }
         self.journal_out.push(record);
     }
 
@@ -592,6 +652,42 @@ impl Core {
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.cfg
+    }
+
+    /// A one-line summary of the current view (for simulator reports and logs).
+    pub fn describe(&self) -> String {
+        let state = self.views.get(&self.view);
+        let flag = |b: bool, c: char| if b { c } else { '-' };
+        let (mine, certs) = state.map_or((String::new(), String::new()), |s| {
+            let m = &s.mine;
+            let mine: String = [
+                flag(m.notarize.is_some(), 'N'),
+                flag(m.nullify.is_some(), 'X'),
+                flag(m.finalize.is_some(), 'F'),
+            ]
+            .iter()
+            .collect();
+            let certs: String = [
+                flag(s.notarization.is_some(), 'N'),
+                flag(s.nullification.is_some(), 'X'),
+                flag(s.finalization.is_some(), 'F'),
+            ]
+            .iter()
+            .collect();
+            (mine, certs)
+        });
+        format!(
+            "view {} (mine {mine}, certs {certs}, votes n{}/x{}/f{}), final {}@{}, floor {}, \
+             wants {:?}",
+            self.view,
+            state.map_or(0, |s| s.notarizes.len()),
+            state.map_or(0, |s| s.nullifies.len()),
+            state.map_or(0, |s| s.finalizes.len()),
+            self.finalized.height,
+            self.finalized.view,
+            self.floor,
+            self.wants.keys().take(4).collect::<Vec<_>>()
+        )
     }
 
     /// Number of views with state held in memory.

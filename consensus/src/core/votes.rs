@@ -219,6 +219,7 @@ impl Core {
         let mut entry = entry;
         loop {
             self.view = view;
+            self.journal(Record::Certificate(entry.clone()));
             let state = self.views.entry(view).or_default();
             state.entry = Some(entry);
             let next = state
@@ -306,6 +307,11 @@ impl Core {
             self.floor
         );
         let canary = self.cfg.canary == Canary::NotarizeTwice;
+        if let Vote::Notarize(p) = vote
+            && let Some(block) = self.blocks.get(&p.digest)
+        {
+            self.journal(Record::Block(block.clone()));
+        }
         let signed = sign_vote(&self.cfg.key, &self.cfg.chain_id, self.cfg.me, vote);
         let mine = &mut self.views.entry(view).or_default().mine;
         match vote {

@@ -28,12 +28,13 @@ mod memory;
 pub use file::FileStorage;
 pub use memory::MemoryStorage;
 
-use crate::types::{SignedVote, View};
+use crate::types::{BLOCK_PAYLOAD_BYTES_MAX, Block, Certificate, SignedVote, View};
 use serde::{Deserialize, Serialize};
 use volt_proto::codec;
 
-/// Largest record body, in bytes (a vote is about 150 bytes).
-pub const JOURNAL_RECORD_BYTES_MAX: usize = 4096;
+/// Largest record body, in bytes: a block with the largest payload and its header (a vote is
+/// about 150 bytes, a certificate of [`crate::types::VALIDATORS_MAX`] signers about 8.3 KiB).
+pub const JOURNAL_RECORD_BYTES_MAX: usize = BLOCK_PAYLOAD_BYTES_MAX + 4096;
 /// Bytes of a frame header.
 pub const FRAME_HEADER_BYTES: usize = 16;
 
@@ -46,6 +47,13 @@ pub enum Record {
     Vote(SignedVote),
     /// Records below this view were pruned: never sign a vote for a lower view.
     Floor(View),
+    /// The certificate through which the node entered the view after it. Kept so that, for
+    /// every view between the last finalized one and the current one, some honest node can
+    /// still prove after a restart how that view ended (see the crate docs, "Persistence").
+    Certificate(Certificate),
+    /// A block this node notarized, journaled before the vote: every notarized block then
+    /// survives at f+1 honest nodes, so it can always be fetched again.
+    Block(Block),
 }
 
 /// The file-like storage under the journal. Implementations: [`FileStorage`] (std::fs with

@@ -40,6 +40,9 @@ pub enum Mix {
     PartitionAsymmetric,
     /// Crashes and restarts from the journal, with torn and lost unsynced writes.
     Crash,
+    /// Many crashes (20 to 40), often several nodes down at once: every node may lose its
+    /// memory of a view, so only journaled state carries the chain forward.
+    CrashStorm,
     /// Up to f equivocating leaders.
     Equivocator,
     /// Up to f conflicting voters.
@@ -58,12 +61,13 @@ pub enum Mix {
 
 impl Mix {
     /// Every mix, in the order seeds cycle through them.
-    pub const ALL: [Mix; 12] = [
+    pub const ALL: [Mix; 13] = [
         Mix::Clean,
         Mix::Lossy,
         Mix::PartitionSymmetric,
         Mix::PartitionAsymmetric,
         Mix::Crash,
+        Mix::CrashStorm,
         Mix::Equivocator,
         Mix::Conflicter,
         Mix::NullifyFinalize,
@@ -98,6 +102,8 @@ pub struct Scenario {
     /// A symmetric partition of the first ⌊n/2⌋ validators from the rest over this time window
     /// (start, end), in addition to the mix's faults (used to measure recovery after a heal).
     pub halves_partition_ms: Option<(u64, u64)>,
+    /// Overrides the number of crash-and-restart events the mix draws.
+    pub crash_count: Option<u64>,
 }
 
 impl Scenario {
@@ -126,6 +132,7 @@ impl Scenario {
             },
             canary: Canary::None,
             halves_partition_ms: None,
+            crash_count: None,
         }
     }
 }
@@ -154,6 +161,8 @@ pub struct Report {
     pub finality_ms_mean: Option<f64>,
     /// Drops by honest nodes, by reason.
     pub rejected: BTreeMap<Rejection, u64>,
+    /// Each node's state at the end (`Core::describe`), for replays.
+    pub nodes: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -350,9 +359,11 @@ impl Sim {
         }
         let crashes = match mix {
             Mix::Crash => self.rng.range(1, 4),
+            Mix::CrashStorm => self.rng.range(20, 40),
             Mix::Chaos => self.rng.range(0, 2),
             _ => 0,
         };
+        let crashes = self.scenario.crash_count.unwrap_or(crashes);
         for _ in 0..crashes {
             let slot = self.rng.below(self.nodes.len() as u64) as usize;
             let at = self.rng.range(100, fault_ms - 600);
@@ -739,6 +750,14 @@ impl Sim {
                 }
             }
         }
+        let nodes = self
+            .nodes
+            .iter()
+            .map(|n| {
+                let state = n.core.as_ref().map_or("down".to_owned(), Core::describe);
+                format!("{} {:?}: {state}", n.validator, n.behavior)
+            })
+            .collect();
         let finality_ms_mean =
             (self.finality.1 > 0).then(|| self.finality.0 as f64 / self.finality.1 as f64);
         Report {
@@ -752,6 +771,7 @@ impl Sim {
             events: self.events,
             finality_ms_mean,
             rejected,
+            nodes,
         }
     }
 }
