@@ -499,14 +499,18 @@ fn names_at_and_beyond_their_limits_are_refused_by_serde() {
 }
 
 #[test]
-fn forged_lengths_neither_panic_nor_allocate_the_claim() {
-    // Proves a huge length prefix on a short input is an error for every length-prefixed field.
+fn forged_lengths_are_errors_not_panics() {
+    // Proves a huge length prefix on a short input is an error for every length-prefixed field
+    // (strings, names, the batteries list), however large the claim. Note: bincode allocates a
+    // claimed string (zeroed) before reading it, so claims up to the codec's 64 MiB ceiling,
+    // DECODE_BYTES_MAX, are allocated and freed again; TX_BYTES_MAX does not bound them.
     for len in [TX_BYTES_MAX as u64 + 1, DECODE_BYTES_MAX as u64, u64::MAX, 1 << 40] {
         let mut bytes = len.to_le_bytes().to_vec();
         bytes.extend_from_slice(b"volt-test");
         assert!(SignedTx::decode(&bytes).is_err());
         assert!(codec::decode::<Text>(&bytes, TX_BYTES_MAX).is_err());
         assert!(codec::decode::<Symbol>(&bytes, TX_BYTES_MAX).is_err());
+        assert!(codec::decode::<Vec<Serial>>(&bytes, TX_BYTES_MAX).is_err());
     }
 }
 
