@@ -679,3 +679,16 @@ fn certificate_reusing_verified_votes_still_checks_the_rest() {
     core.handle(2, msg(0, &Message::Certificate(good)));
     assert_eq!(core.view(), View(2));
 }
+
+#[test]
+fn restarted_leader_resends_its_proposal_with_the_block() {
+    // Proves the leader's journaled block lets it re-send the whole proposal after a restart.
+    let h = H::new(4);
+    let mut core = Core::new(h.config(1), h.genesis.clone(), &[]).unwrap();
+    let mut records = journal(&core.handle(0, Input::Start));
+    let out = core.handle(1, Input::Proposed { view: View(1), payload: b"p".to_vec() });
+    records.extend(journal(&out));
+    let mut core = Core::new(h.config(1), h.genesis.clone(), &records).unwrap();
+    let out = core.handle(5, Input::Start);
+    assert!(matches!(&sent(&out)[..], [Message::Propose { block, .. }] if block.payload == b"p"));
+}

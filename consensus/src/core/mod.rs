@@ -514,7 +514,7 @@ impl Core {
     fn on_start(&mut self) {
         let view = self.view;
         self.arm_view_timers(view);
-        let mut resend = Vec::new();
+        let mut resend: Vec<SignedVote> = Vec::new();
         for (v, state) in self.views.range(self.floor..) {
             let mine = &state.mine;
             resend.extend(mine.notarize.iter().chain(&mine.nullify).chain(&mine.finalize));
@@ -526,7 +526,20 @@ impl Core {
             }
         }
         for vote in resend {
-            self.out.push(Output::Broadcast(Message::Vote(vote)));
+            // A leader's own notarize goes out with its (journaled) block, as a proposal.
+            let block = match vote.vote {
+                crate::types::Vote::Notarize(p)
+                    if self.cfg.validators.leader(p.view) == self.cfg.me =>
+                {
+                    self.blocks.get(&p.digest).cloned()
+                }
+                _ => None,
+            };
+            let message = match block {
+                Some(block) => Message::Propose { block, vote },
+                None => Message::Vote(vote),
+            };
+            self.out.push(Output::Broadcast(message));
         }
     }
 
