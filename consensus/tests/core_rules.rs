@@ -692,3 +692,27 @@ fn restarted_leader_resends_its_proposal_with_the_block() {
     let out = core.handle(5, Input::Start);
     assert!(matches!(&sent(&out)[..], [Message::Propose { block, .. }] if block.payload == b"p"));
 }
+
+#[test]
+fn misconfigured_nodes_refuse_to_start() {
+    // Proves a wrong key, an index outside the set, or an anchor of another epoch is refused.
+    use volt_consensus::core::CoreError;
+    let h = H::new(4);
+    let mut wrong_key = h.config(ME);
+    wrong_key.key = h.keys[0].clone();
+    assert!(matches!(
+        Core::new(wrong_key, h.genesis.clone(), &[]),
+        Err(CoreError::WrongKey { me: ME })
+    ));
+    let mut outside = h.config(ME);
+    outside.me = 9;
+    assert!(matches!(
+        Core::new(outside, h.genesis.clone(), &[]),
+        Err(CoreError::NotAValidator { me: 9, n: 4 })
+    ));
+    let other_epoch = Block::genesis(Epoch(7), b"g".to_vec());
+    assert!(matches!(
+        Core::new(h.config(ME), other_epoch, &[]),
+        Err(CoreError::AnchorEpoch { .. })
+    ));
+}
