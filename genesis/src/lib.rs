@@ -1,6 +1,50 @@
-//! The Volt genesis document: the chain id, the validators with their keys and addresses, the
-//! initial members and roles, currencies, batteries, stations and balances, and the consensus
-//! timeouts; validated once at load.
+//! The Volt genesis document: the chain id, the validators with their keys, the initial members
+//! and roles, currencies, and the network's fixtures (stations, batteries in pools, vehicles,
+//! share allocations, opening balances, leases) plus the consensus timing, validated once.
 //!
-//! Not built yet: this crate holds no code until the genesis issue lands. The ledger's
-//! `volt_token::Genesis` is the in-memory starting state the document will produce.
+//! # What is built
+//! - [`GenesisDoc`]: plain data, no I/O, depending only on `volt-proto` (the design's arrows are
+//!   `proto ← genesis ← node`; converting the document into the ledger's `volt_token::Genesis`
+//!   and its set-up transactions is the node's job).
+//! - [`GenesisDoc::validate`]: every cross-reference, uniqueness rule, key check and range,
+//!   with a [`GenesisError`] naming the offending field (`stations[3].slots`).
+//! - [`hong_kong_pilot`]: the embedded default network, the Hong Kong pilot (chain
+//!   `volt-hk-pilot`): 4 validators, 55 swap stations, 660 batteries in 3 pools, 180 taxis in
+//!   3 fleets, 20 investors.
+//!
+//! # Keys: a demo-only scheme
+//! Every key in the embedded pilot is derived from a public label with
+//! `volt_proto::sig::Keypair::for_testing` ([`KeyScheme::DemoLabels`]): anyone who reads this
+//! crate can sign as any pilot member. That is what a self-contained demo needs and must never
+//! hold real value. A production genesis lists public keys only ([`KeyScheme::External`]) and
+//! the secrets stay in each operator's key file.
+//!
+//! # Not built yet
+//! Reading and writing the document as a file, generating a network with fresh random keys, and
+//! validator network addresses (libp2p peer ids) arrive with the networked node.
+
+mod doc;
+mod error;
+mod pilot;
+mod validate;
+
+pub use doc::{
+    Allocation, Balance, BatteryEntry, ConsensusParams, CurrencyEntry, GenesisDoc, KeyScheme,
+    LeasePlan, MemberEntry, Placement, PoolEntry, StationEntry, ValidatorEntry, VehicleEntry,
+    demo_keypair,
+};
+pub use error::GenesisError;
+pub use pilot::{
+    PILOT_CHAIN_ID, PILOT_GENESIS_TIME, hong_kong_pilot, hong_kong_pilot_with_validators,
+};
+
+/// Fewest validators a document may list (n = 3f + 1 with f = 1).
+pub const VALIDATORS_MIN: usize = 4;
+/// Most validators a document may list (the consensus crate's own ceiling is higher).
+pub const VALIDATORS_MAX: usize = 64;
+/// Fewest slots a station may declare.
+pub const STATION_SLOTS_MIN: u16 = 1;
+/// Most slots a station may declare.
+pub const STATION_SLOTS_MAX: u16 = 64;
+/// One hundred per cent, in basis points.
+pub const BPS_ONE: u16 = 10_000;
