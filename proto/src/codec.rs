@@ -15,18 +15,42 @@ use serde::de::DeserializeOwned;
 /// tighter, named limit such as [`crate::TX_BYTES_MAX`].
 pub const DECODE_BYTES_MAX: usize = 64 * 1024 * 1024;
 
-/// The fixed configuration. The limit bounds every length prefix bincode reads, so a forged
-/// length can never make the decoder allocate more than the ceiling.
-type Config = bincode::config::Configuration<
+/// The fixed configuration, with the limit as a parameter. The limit bounds every length
+/// prefix bincode reads (bincode allocates a claimed string or byte vector before reading it),
+/// so a forged length can never make the decoder allocate more than the limit.
+type Config<const LIMIT: usize> = bincode::config::Configuration<
     bincode::config::LittleEndian,
     bincode::config::Fixint,
-    bincode::config::Limit<DECODE_BYTES_MAX>,
+    bincode::config::Limit<LIMIT>,
 >;
 
-const CONFIG: Config = bincode::config::standard()
-    .with_little_endian()
-    .with_fixed_int_encoding()
-    .with_limit::<DECODE_BYTES_MAX>();
+const fn config<const LIMIT: usize>() -> Config<LIMIT> {
+    bincode::config::standard().with_little_endian().with_fixed_int_encoding().with_limit::<LIMIT>()
+}
+
+/// Encoding never depends on the limit; this one is used for every encode.
+const CONFIG: Config<DECODE_BYTES_MAX> = config::<DECODE_BYTES_MAX>();
+
+/// Decoding limits come in tiers: the smallest tier at least as large as the caller's limit
+/// bounds what a forged length prefix can make the decoder allocate (64 KiB for a transaction,
+/// not the 64 MiB ceiling).
+fn decode_tiered<T: DeserializeOwned>(
+    bytes: &[u8],
+    limit: usize,
+) -> Result<(T, usize), bincode::error::DecodeError> {
+    const KIB_64: usize = 64 * 1024;
+    const MIB_1: usize = 1024 * 1024;
+    const MIB_16: usize = 16 * 1024 * 1024;
+    if limit <= KIB_64 {
+        bincode::serde::decode_from_slice(bytes, config::<KIB_64>())
+    } else if limit <= MIB_1 {
+        bincode::serde::decode_from_slice(bytes, config::<MIB_1>())
+    } else if limit <= MIB_16 {
+        bincode::serde::decode_from_slice(bytes, config::<MIB_16>())
+    } else {
+        bincode::serde::decode_from_slice(bytes, config::<DECODE_BYTES_MAX>())
+    }
+}
 
 /// Why bytes were refused.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -86,8 +110,8 @@ pub fn decode<T: Serialize + DeserializeOwned>(
     if bytes.len() > limit {
         return Err(CodecError::TooLong { actual: bytes.len(), limit });
     }
-    let (value, used): (T, usize) = bincode::serde::decode_from_slice(bytes, CONFIG)
-        .map_err(|e| CodecError::Malformed(e.to_string()))?;
+    let (value, used): (T, usize) =
+        decode_tiered(bytes, limit).map_err(|e| CodecError::Malformed(e.to_string()))?;
     if used != bytes.len() {
         return Err(CodecError::TrailingBytes { used, trailing: bytes.len() - used });
     }
