@@ -1,7 +1,7 @@
 //! The execution context of one transaction: typed reads and writes over an overlay, so a call
 //! that fails leaves nothing behind.
 
-use crate::keys::{Holding, Key, Member, ShareClass};
+use crate::keys::{Duty, Holding, Key, Member, ShareClass};
 use crate::revenue;
 use crate::store::{StorageError, Store};
 use serde::Serialize;
@@ -221,6 +221,17 @@ impl<'a> Cx<'a> {
         self.settle_revenue(asset, &mut holding)?;
         holding.amount = holding.amount.checked_add(amount).ok_or(ErrorCode::Overflow)?;
         self.put(&key, &holding);
+        Ok(())
+    }
+
+    /// Records that `account` holds `duty`, so a wallet recovery can move it.
+    pub(crate) fn add_duty(&mut self, account: AccountId, duty: Duty) -> Outcome<()> {
+        let mut member = self.member_or(account, ErrorCode::UnknownAccount)?;
+        if !member.duties.contains(&duty) {
+            member.duties.push(duty);
+            member.duties.sort();
+            self.put(&Key::Member(account), &member);
+        }
         Ok(())
     }
 

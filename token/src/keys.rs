@@ -74,6 +74,25 @@ pub struct Member {
     pub next_nonce: Nonce,
     /// Assets it holds a (possibly zero) balance of, so recovery can move them all.
     pub holdings: Vec<Asset>,
+    /// Records that name it in a role, so recovery can hand them all to the new key.
+    pub duties: Vec<Duty>,
+}
+
+/// A record that names a member in a role other than holder.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Duty {
+    /// The issuer of a currency.
+    CurrencyIssuer(Symbol),
+    /// The issuer of a share class.
+    ClassIssuer(Symbol),
+    /// The operator of a station.
+    StationOperator(Symbol),
+    /// The fleet paying for a vehicle's swaps.
+    Fleet(Symbol),
+    /// The lessor of a lease.
+    Lessor(Hash),
+    /// The lessee of a lease.
+    Lessee(Hash),
 }
 
 impl Member {
@@ -237,6 +256,8 @@ pub struct Lease {
     pub terms: LeaseTerms,
     /// The operator that opened it.
     pub lessor: AccountId,
+    /// The current lessee: `terms.lessee` unless the lessee's wallet was recovered to a new key.
+    pub lessee: AccountId,
     /// When it started (block time).
     pub start: Timestamp,
     /// Periods in the term, including extensions.

@@ -2,7 +2,7 @@
 
 use crate::calls;
 use crate::exec::{BlockContext, Cx, Fail, Pending, decode_value};
-use crate::keys::{Currency, Holding, Key, Member, Meta, ShareClass};
+use crate::keys::{Currency, Duty, Holding, Key, Member, Meta, ShareClass};
 use crate::store::{StorageError, Store, Write};
 use crate::tree::{Proof, StateTree};
 use serde::Serialize;
@@ -134,12 +134,9 @@ impl<S: Store> State<S> {
         let meta =
             Meta { chain_id: genesis.chain_id.clone(), height: Height(0), time: genesis.time };
         put(Key::Meta, codec::encode(&meta));
-        let mut roles = BTreeMap::new();
+        let mut members: BTreeMap<AccountId, Member> = BTreeMap::new();
         for m in &genesis.members {
             PublicKey::from_account(m.account).map_err(|_| GenesisError::BadKey(m.account))?;
-            if roles.insert(m.account, m.role).is_some() {
-                return Err(GenesisError::DuplicateMember(m.account));
-            }
             let member = Member {
                 role: m.role,
                 identity_expiry: m.identity_expiry,
@@ -147,20 +144,28 @@ impl<S: Store> State<S> {
                 revoked: false,
                 next_nonce: Nonce(0),
                 holdings: Vec::new(),
+                duties: Vec::new(),
             };
-            put(Key::Member(m.account), codec::encode(&member));
+            if members.insert(m.account, member).is_some() {
+                return Err(GenesisError::DuplicateMember(m.account));
+            }
         }
         let mut seen = BTreeSet::new();
         for (currency, issuer) in &genesis.currencies {
             if !seen.insert(currency.clone()) {
                 return Err(GenesisError::DuplicateCurrency(currency.clone()));
             }
-            if roles.get(issuer) != Some(&Role::Issuer) {
+            let Some(member) = members.get_mut(issuer).filter(|m| m.role == Role::Issuer) else {
                 let (currency, issuer) = (currency.clone(), *issuer);
                 return Err(GenesisError::BadIssuer { currency, issuer });
-            }
+            };
+            member.duties.push(Duty::CurrencyIssuer(currency.clone()));
             let record = Currency { issuer: *issuer, minted: Amount::ZERO, burned: Amount::ZERO };
             put(Key::Currency(currency.clone()), codec::encode(&record));
+        }
+        for (account, mut member) in members {
+            member.duties.sort();
+            put(Key::Member(account), codec::encode(&member));
         }
         let writes: Vec<Write> = writes.into_iter().collect();
         store.apply(&writes)?;

@@ -822,3 +822,37 @@ fn recovery_moves_accrued_revenue_with_the_shares() {
     invariants::check(&w.state).unwrap();
     let _ = (FAR_FUTURE, Role::Investor, Symbol::new("X"));
 }
+
+#[test]
+fn recovery_hands_over_issuer_operator_fleet_and_lessee_roles() {
+    // Proves a recovered key inherits every role its records named: issuing, operating a
+    // station, paying for vehicles, and the lessee side of a lease.
+    let (mut w, lease_id) = bank();
+    for (lost, new) in
+        [("issuer", "issuer-new"), ("operator", "operator-new"), ("fleet", "fleet-new")]
+    {
+        let call =
+            Call::RecoverWallet { lost: account(lost), new: account(new), reason: text("lost") };
+        w.ok("admin", call);
+    }
+    w.ok(
+        "issuer-new",
+        Call::Mint { currency: sym("HKD"), to: account("alice"), amount: Amount(1) },
+    );
+    w.ok("issuer-new", Call::PauseClass { class: sym("POOL-A") });
+    w.ok("issuer-new", Call::UnpauseClass { class: sym("POOL-A") });
+    w.ok(
+        "operator-new",
+        Call::RotateStationKey { station: sym(STATION), controller: account("c-new") },
+    );
+    // The fleet's vehicles and lease follow it: the swap charges the new key.
+    let att = w.swap_call("c-new", swap(STATION, 1, TAXI, "B1", "B2", 1_000));
+    assert_eq!(w.submit("bob", att).outcome, TxOutcome::Applied);
+    assert_eq!(w.balance(&hkd(), "fleet-new"), Amount(100_000 - DEPOSIT - 1_000));
+    assert_eq!(lease(&w, lease_id).lessee, account("fleet-new"));
+    assert_eq!(lease(&w, lease_id).lessor, account("operator-new"));
+    w.ok("fleet-new", Call::PayRent { lease: lease_id, periods: 1 });
+    w.ok("fleet-new", Call::CloseLease { lease: lease_id });
+    assert_eq!(w.balance(&hkd(), "fleet-new"), Amount(100_000 - 2_000));
+    invariants::check(&w.state).unwrap();
+}

@@ -302,6 +302,13 @@ impl Model {
                     m.set_balance(&asset, *lost, 0);
                     m.set_balance(&asset, *new, amount);
                 }
+                // The new key inherits the lost key's issuer roles.
+                for record in m.currencies.values_mut().filter(|c| c.issuer == *lost) {
+                    record.issuer = *new;
+                }
+                for record in m.classes.values_mut().filter(|c| c.issuer == *lost) {
+                    record.issuer = *new;
+                }
             }
             Spec::SetPaused { class, paused } => {
                 let record = m.classes.get_mut(class)?;

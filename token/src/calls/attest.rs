@@ -180,7 +180,7 @@ fn settle_swap(
     };
     let lease_id = into.lease.ok_or(ErrorCode::BatteryNotLeased)?;
     let lease: Lease = cx.get(&Key::Lease(lease_id))?.ok_or(ErrorCode::BatteryNotLeased)?;
-    let leased = lease.status == LeaseStatus::Active && lease.terms.lessee == vehicle.fleet;
+    let leased = lease.status == LeaseStatus::Active && lease.lessee == vehicle.fleet;
     ensure(leased, ErrorCode::BatteryNotLeased)?;
     let class = credited_class(cx, &into, &swap.currency)?;
     let operator_cut = pay(cx, station, vehicle.fleet, swap.fee, &swap.currency, &class)?;

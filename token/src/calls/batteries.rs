@@ -2,7 +2,7 @@
 //! and share classes over batteries.
 
 use crate::exec::{Cx, Outcome, ensure};
-use crate::keys::{Battery, Currency, Health, Key, Revenue, ShareClass, Station, Vehicle};
+use crate::keys::{Battery, Currency, Duty, Health, Key, Revenue, ShareClass, Station, Vehicle};
 use std::collections::BTreeSet;
 use volt_proto::{
     Amount, BatteryStatus, Custody, ErrorCode, Hash, Passport, Role, Serial, Symbol, Text,
@@ -152,5 +152,5 @@ pub(crate) fn create_class(
         }),
     };
     cx.put(&key, &record);
-    Ok(())
+    cx.add_duty(cx.signer, Duty::ClassIssuer(class.clone()))
 }

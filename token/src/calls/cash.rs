@@ -1,7 +1,7 @@
 //! Cash: one settlement token per currency, minted and burned only by its issuer.
 
 use crate::exec::{Cx, Outcome, ensure};
-use crate::keys::{Currency, Key};
+use crate::keys::{Currency, Duty, Key};
 use volt_proto::{AccountId, Amount, Asset, ErrorCode, Role, Symbol};
 
 pub(crate) fn register(cx: &mut Cx<'_>, currency: &Symbol, issuer: AccountId) -> Outcome<()> {
@@ -12,7 +12,7 @@ pub(crate) fn register(cx: &mut Cx<'_>, currency: &Symbol, issuer: AccountId) ->
     let key = Key::Currency(currency.clone());
     ensure(cx.get::<Currency>(&key)?.is_none(), ErrorCode::AlreadyExists)?;
     cx.put(&key, &Currency { issuer, minted: Amount::ZERO, burned: Amount::ZERO });
-    Ok(())
+    cx.add_duty(issuer, Duty::CurrencyIssuer(currency.clone()))
 }
 
 fn issued_by_signer(cx: &Cx<'_>, currency: &Symbol) -> Outcome<Currency> {

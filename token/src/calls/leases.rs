@@ -8,7 +8,7 @@
 
 use crate::calls::batteries::battery;
 use crate::exec::{Cx, Outcome, ensure};
-use crate::keys::{Battery, Key, Lease, LeaseStatus, ShareClass};
+use crate::keys::{Battery, Duty, Key, Lease, LeaseStatus, ShareClass};
 use volt_proto::sig::{self, PublicKey};
 use volt_proto::{Amount, Asset, BatteryStatus, ErrorCode, Hash, LeaseTerms, Role, Signature};
 
@@ -71,6 +71,7 @@ pub(crate) fn open(
     let record = Lease {
         terms: terms.clone(),
         lessor: cx.signer,
+        lessee: terms.lessee,
         start: cx.ctx.time,
         periods_total: terms.periods,
         periods_paid: 0,
@@ -78,7 +79,8 @@ pub(crate) fn open(
         status: LeaseStatus::Active,
     };
     cx.put(&Key::Lease(id), &record);
-    Ok(())
+    cx.add_duty(cx.signer, Duty::Lessor(id))?;
+    cx.add_duty(terms.lessee, Duty::Lessee(id))
 }
 
 pub(crate) fn pay_rent(cx: &mut Cx<'_>, id: Hash, periods: u32) -> Outcome<()> {
@@ -101,7 +103,7 @@ pub(crate) fn pay_rent(cx: &mut Cx<'_>, id: Hash, periods: u32) -> Outcome<()> {
 
 pub(crate) fn extend(cx: &mut Cx<'_>, id: Hash, periods: u32) -> Outcome<()> {
     let mut record = lease(cx, id)?;
-    ensure(record.terms.lessee == cx.signer, ErrorCode::NotLessee)?;
+    ensure(record.lessee == cx.signer, ErrorCode::NotLessee)?;
     ensure(periods > 0, ErrorCode::ZeroAmount)?;
     record.periods_total = record.periods_total.checked_add(periods).ok_or(ErrorCode::Overflow)?;
     cx.put(&Key::Lease(id), &record);
@@ -125,7 +127,7 @@ fn end(cx: &mut Cx<'_>, id: Hash, mut record: Lease, status: LeaseStatus) -> Out
             LeaseStatus::Defaulted => cx.distribute(&record.terms.class, deposit)?,
             _ => {
                 let cash = cash_of(cx, &record.terms)?;
-                cx.credit(&cash, record.terms.lessee, deposit)?;
+                cx.credit(&cash, record.lessee, deposit)?;
             }
         }
     }
@@ -137,7 +139,7 @@ fn end(cx: &mut Cx<'_>, id: Hash, mut record: Lease, status: LeaseStatus) -> Out
 
 pub(crate) fn close(cx: &mut Cx<'_>, id: Hash) -> Outcome<()> {
     let record = lease(cx, id)?;
-    if cx.signer == record.terms.lessee {
+    if cx.signer == record.lessee {
         ensure(record.periods_paid >= periods_due(cx, &record), ErrorCode::RentOutstanding)?;
     } else if cx.signer == record.lessor {
         let term_end = period_start_ms(&record, record.periods_total)?;

@@ -2,7 +2,7 @@
 //! share class. All signed by an admin (pausing also by the class's issuer).
 
 use crate::exec::{Cx, Outcome, ensure};
-use crate::keys::{Holding, Key, Member, ShareClass};
+use crate::keys::{Currency, Duty, Holding, Key, Lease, Member, ShareClass, Station, Vehicle};
 use volt_proto::sig::PublicKey;
 use volt_proto::{AccountId, ErrorCode, Nonce, Role, Symbol, Timestamp};
 
@@ -24,6 +24,7 @@ pub(crate) fn register(
         revoked: false,
         next_nonce: Nonce(0),
         holdings: Vec::new(),
+        duties: Vec::new(),
     };
     cx.put(&key, &member);
     Ok(())
@@ -63,6 +64,10 @@ pub(crate) fn recover(cx: &mut Cx<'_>, lost: AccountId, new: AccountId) -> Outco
             cx.put(&Key::Balance(asset.clone(), new), &holding);
         }
     }
+    let duties = std::mem::take(&mut old.duties);
+    for duty in &duties {
+        hand_over(cx, duty, lost, new)?;
+    }
     let replacement = Member {
         role: old.role,
         identity_expiry: old.identity_expiry,
@@ -70,10 +75,59 @@ pub(crate) fn recover(cx: &mut Cx<'_>, lost: AccountId, new: AccountId) -> Outco
         revoked: false,
         next_nonce: Nonce(0),
         holdings,
+        duties,
     };
     old.revoked = true;
     cx.put(&Key::Member(lost), &old);
     cx.put(&Key::Member(new), &replacement);
+    Ok(())
+}
+
+/// Points a record that names `lost` in a role at `new` instead.
+fn hand_over(cx: &mut Cx<'_>, duty: &Duty, lost: AccountId, new: AccountId) -> Outcome<()> {
+    let swap = |account: &mut AccountId| {
+        if *account == lost {
+            *account = new;
+        }
+    };
+    match duty {
+        Duty::CurrencyIssuer(symbol) => {
+            let key = Key::Currency(symbol.clone());
+            if let Some(mut record) = cx.get::<Currency>(&key)? {
+                swap(&mut record.issuer);
+                cx.put(&key, &record);
+            }
+        }
+        Duty::ClassIssuer(symbol) => {
+            let key = Key::Class(symbol.clone());
+            if let Some(mut record) = cx.get::<ShareClass>(&key)? {
+                swap(&mut record.issuer);
+                cx.put(&key, &record);
+            }
+        }
+        Duty::StationOperator(id) => {
+            let key = Key::Station(id.clone());
+            if let Some(mut record) = cx.get::<Station>(&key)? {
+                swap(&mut record.operator);
+                cx.put(&key, &record);
+            }
+        }
+        Duty::Fleet(vehicle) => {
+            let key = Key::Vehicle(vehicle.clone());
+            if let Some(mut record) = cx.get::<Vehicle>(&key)? {
+                swap(&mut record.fleet);
+                cx.put(&key, &record);
+            }
+        }
+        Duty::Lessor(id) | Duty::Lessee(id) => {
+            let key = Key::Lease(*id);
+            if let Some(mut record) = cx.get::<Lease>(&key)? {
+                swap(&mut record.lessor);
+                swap(&mut record.lessee);
+                cx.put(&key, &record);
+            }
+        }
+    }
     Ok(())
 }
 

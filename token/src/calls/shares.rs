@@ -2,7 +2,7 @@
 
 use crate::calls::cash::require_movable;
 use crate::exec::{Cx, Outcome, ensure};
-use crate::keys::{Key, ShareClass};
+use crate::keys::{Duty, Key, ShareClass};
 use volt_proto::{AccountId, Amount, Asset, ErrorCode, Role, Symbol, Text};
 
 pub(crate) fn create(
@@ -26,7 +26,7 @@ pub(crate) fn create(
         revenue: None,
     };
     cx.put(&key, &record);
-    Ok(())
+    cx.add_duty(cx.signer, Duty::ClassIssuer(class.clone()))
 }
 
 pub(crate) fn issue(cx: &mut Cx<'_>, class: &Symbol, to: AccountId, amount: Amount) -> Outcome<()> {

@@ -1,7 +1,7 @@
 //! Stations (register, rotate the controller key, decommission) and vehicles.
 
 use crate::exec::{Cx, Outcome, ensure};
-use crate::keys::{Key, Station, Vehicle};
+use crate::keys::{Duty, Key, Station, Vehicle};
 use volt_proto::sig::PublicKey;
 use volt_proto::{AccountId, Amount, ErrorCode, Role, Symbol, Text};
 
@@ -40,7 +40,7 @@ pub(crate) fn register(
         operator_cut: Amount::ZERO,
     };
     cx.put(&key, &record);
-    Ok(())
+    cx.add_duty(cx.signer, Duty::StationOperator(id.clone()))
 }
 
 fn operated_by_signer(cx: &Cx<'_>, id: &Symbol) -> Outcome<Station> {
@@ -73,5 +73,5 @@ pub(crate) fn register_vehicle(cx: &mut Cx<'_>, vehicle: &Symbol, fleet: Account
     let key = Key::Vehicle(vehicle.clone());
     ensure(cx.get::<Vehicle>(&key)?.is_none(), ErrorCode::AlreadyExists)?;
     cx.put(&key, &Vehicle { fleet });
-    Ok(())
+    cx.add_duty(fleet, Duty::Fleet(vehicle.clone()))
 }
