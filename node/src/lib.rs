@@ -1,5 +1,28 @@
-//! The Volt node: the only crate with tokio, libp2p, sled, the gRPC server and the `volt` CLI.
+//! The Volt node.
 //!
-//! Not built yet: this crate holds no code until the node issue lands. It will drive the
-//! consensus core (`volt-consensus`) and the ledger (`volt-token`) as described in
-//! `shared/DESIGN.md` and `docs/architecture.md`.
+//! # What is built
+//! `volt pilot` ([`pilot::run`]): the main job on the embedded default genesis, the Hong Kong
+//! pilot. It runs n validators **in one process**, each with the production consensus core
+//! (`volt_consensus::Core`), its own **file vote journal** (real `fsync`) in the data dir and
+//! its own ledger (`volt_token::State` over `MemStore`). Messages go through an in-process
+//! router with a fixed latency; time is virtual (an event queue, as in the consensus
+//! simulator), so a run is fast and the same seed gives the same chain and state root.
+//! - [`setup`]: the genesis document → the ledger genesis and the signed set-up transactions.
+//! - [`payload`]: the block payload (proposer time + transactions) and its limits.
+//! - [`mempool`]: the shared, bounded mempool the leaders draw from.
+//! - [`load`]: the load driver: station-signed swaps of charged packs it tracks slot by slot,
+//!   share trades, rent and revenue claims.
+//! - [`pilot`]: the event loop, the application's propose / verify / apply, the reports.
+//!
+//! # Not built yet
+//! The real networked node: libp2p transport, sled block and state storage, restart from
+//! storage, the gRPC API, the `wallet` / `station` / `admin` / `audit` commands. The pilot is
+//! an honest stand-in that drives the same cores end to end; it is not a deployment.
+
+// Only the binary reads the wall clock, to print elapsed time; the library takes none.
+
+pub mod load;
+pub mod mempool;
+pub mod payload;
+pub mod pilot;
+pub mod setup;
