@@ -527,6 +527,8 @@ pub enum ErrorCode {
     DuplicateBattery,
     /// Too many batteries in one class.
     TooManyBatteries,
+    /// The station slot already holds a battery.
+    SlotOccupied,
 }
 
 /// What happened to one transaction of a block.

@@ -47,6 +47,9 @@ pub enum Violation {
     /// A battery's lease does not match the active leases.
     #[error("battery {0}: lease records disagree")]
     Lease(Serial),
+    /// A slot's index and the battery records disagree (two batteries in one slot, or none).
+    #[error("station {0} slot {1}: slot index and battery custody disagree")]
+    Slot(Symbol, u16),
     /// A station's attestation records are not exactly 1..=counter.
     #[error("station {0}: attestation counters are not gap-free")]
     Counter(Symbol),
@@ -71,6 +74,7 @@ struct Snapshot {
     stations: BTreeMap<Symbol, Station>,
     leases: BTreeMap<Hash, Lease>,
     attestations: BTreeMap<Symbol, BTreeSet<u64>>,
+    slots: BTreeMap<(Symbol, u16), Serial>,
 }
 
 fn decode<T: serde::Serialize + serde::de::DeserializeOwned>(
@@ -112,6 +116,9 @@ fn snapshot<S: Store>(state: &State<S>) -> Result<Snapshot, Violation> {
             Key::Attestation(station, counter) => {
                 let _: AttestationRecord = decode("attestation", value)?;
                 s.attestations.entry(station).or_default().insert(counter);
+            }
+            Key::Slot(station, slot) => {
+                s.slots.insert((station, slot), decode("slot", value)?);
             }
             Key::Meta | Key::TradeSettled(_) | Key::Vehicle(_) | Key::Evidence(..) => {}
         }
@@ -217,8 +224,12 @@ fn check_batteries_and_leases(s: &Snapshot) -> Result<(), Violation> {
                 return Err(dangling("class membership", serial));
             }
         }
-        if let Custody::Station { station, .. } = &battery.custody {
+        if let Custody::Station { station, slot } = &battery.custody {
             s.stations.get(station).ok_or_else(|| dangling("station", station))?;
+            // One battery per slot: the slot index names exactly this battery.
+            if s.slots.get(&(station.clone(), *slot)) != Some(serial) {
+                return Err(Violation::Slot(station.clone(), *slot));
+            }
         }
         if let Some(id) = battery.lease {
             let lease = s.leases.get(&id).ok_or_else(|| Violation::Lease(serial.clone()))?;
@@ -227,6 +238,12 @@ fn check_batteries_and_leases(s: &Snapshot) -> Result<(), Violation> {
             if lease.status != LeaseStatus::Active || !covers {
                 return Err(Violation::Lease(serial.clone()));
             }
+        }
+    }
+    for ((station, slot), serial) in &s.slots {
+        let at = s.batteries.get(serial).map(|b| &b.custody);
+        if at != Some(&Custody::Station { station: station.clone(), slot: *slot }) {
+            return Err(Violation::Slot(station.clone(), *slot));
         }
     }
     // Every active lease holds each of its batteries: no battery is under two active leases.

@@ -39,6 +39,8 @@ pub enum Key {
     /// A conflicting attestation for a used counter, by station, counter and attestation id:
     /// [`Evidence`].
     Evidence(Symbol, u64, Hash),
+    /// The battery in a station slot, by station and slot: its [`Serial`].
+    Slot(Symbol, u16),
 }
 
 impl Key {

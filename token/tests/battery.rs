@@ -856,3 +856,30 @@ fn recovery_hands_over_issuer_operator_fleet_and_lessee_roles() {
     assert_eq!(w.balance(&hkd(), "fleet-new"), Amount(100_000 - 2_000));
     invariants::check(&w.state).unwrap();
 }
+
+#[test]
+fn one_battery_per_station_slot() {
+    // Proves a logistics move into an occupied slot is refused and a freed slot can be reused.
+    let (mut w, _) = bank();
+    let into_slot_0 = Call::MoveCustody { serial: serial("B9"), to: station_slot(0) };
+    assert_eq!(w.submit("operator", into_slot_0.clone()).outcome, failed(ErrorCode::SlotOccupied));
+    // A swap moves B2 out of slot 0 and B1 into it: still occupied.
+    let att = w.swap_call(CONTROLLER, swap(STATION, 1, TAXI, "B1", "B2", 10));
+    w.ok("bob", att);
+    assert_eq!(w.submit("operator", into_slot_0.clone()).outcome, failed(ErrorCode::SlotOccupied));
+    w.ok(
+        "operator",
+        Call::MoveCustody { serial: serial("B1"), to: Custody::Warehouse(sym("WH-1")) },
+    );
+    assert_eq!(w.submit("operator", into_slot_0).outcome, TxOutcome::Applied);
+    invariants::check(&w.state).unwrap();
+}
+
+#[test]
+fn frozen_operator_gets_no_cut_and_the_swap_is_disputed() {
+    // Proves frozen accounts receive nothing, even a station operator's fee cut.
+    let (mut w, _) = bank();
+    w.ok("admin", Call::Freeze { account: account("operator"), reason: text("review") });
+    assert_disputed(&mut w, swap(STATION, 1, TAXI, "B1", "B2", 10_000), ErrorCode::ReceiverFrozen);
+    assert_eq!(w.balance(&hkd(), "operator"), Amount(0));
+}

@@ -149,6 +149,8 @@ fn pay(
     let one = u128::from(BPS_ONE);
     let cut = Amount(fee.0 / one * bps + fee.0 % one * bps / one);
     if !cut.is_zero() {
+        // A frozen or lapsed operator receives nothing: the swap is disputed, not paid around.
+        cx.require_receiver(station.operator)?;
         cx.credit(&cash, station.operator, cut)?;
     }
     let rest = fee.checked_sub(cut).ok_or(ErrorCode::Overflow)?;
@@ -187,6 +189,7 @@ fn settle_swap(
 
     let at = Some((swap.station.clone(), swap.counter));
     out.custody = Custody::Station { station: swap.station.clone(), slot };
+    cx.put(&Key::Slot(swap.station.clone(), slot), out_serial);
     apply_reading(&mut out, &swap.battery_out);
     out.health.energy_throughput_wh =
         out.health.energy_throughput_wh.saturating_add(swap.energy_wh);

@@ -103,6 +103,15 @@ pub(crate) fn move_custody(cx: &mut Cx<'_>, serial: &Serial, to: &Custody) -> Ou
         Custody::Warehouse(_) | Custody::Recycler(_) => {}
     }
     ensure(record.custody != *to, ErrorCode::NoChange)?;
+    // One battery per slot: the slot index follows every custody change.
+    if let Custody::Station { station, slot } = to {
+        let key = Key::Slot(station.clone(), *slot);
+        ensure(cx.get::<Serial>(&key)?.is_none(), ErrorCode::SlotOccupied)?;
+        cx.put(&key, serial);
+    }
+    if let Custody::Station { station, slot } = &record.custody {
+        cx.delete(&Key::Slot(station.clone(), *slot));
+    }
     record.custody = to.clone();
     cx.put(&Key::Battery(serial.clone()), &record);
     Ok(())
