@@ -14,9 +14,10 @@ use volt_consensus::sim::rng::Rng;
 use volt_genesis::{GenesisDoc, Placement};
 use volt_proto::sig::Keypair;
 use volt_proto::{
-    AccountId, Amount, Asset, Attestation, BatteryReading, Call, Hash, Height, LeaseTerms, Leg,
-    Receipt, Serial, SignedTx, Symbol, SwapAttestation, Timestamp, TradeTerms, TxOutcome,
+    AccountId, Amount, Asset, Attestation, BatteryReading, Call, Custody, Hash, Height, LeaseTerms,
+    Leg, Receipt, Serial, SignedTx, SwapAttestation, Symbol, Timestamp, TradeTerms, TxOutcome,
 };
+use volt_token::keys::{Battery, Key, Station as LedgerStation};
 use volt_token::{MemStore, State};
 
 /// One simulated hour, in milliseconds.
@@ -24,7 +25,7 @@ pub const HOUR_MS: u64 = 3_600_000;
 /// A returned pack is charged again this long after it enters a slot.
 pub const CHARGE_MS: u64 = 45 * 60_000;
 /// A taxi drives at least this long between two swaps.
-pub const DRIVE_MS_MIN: u64 = 60 * 60_000;
+pub const DRIVE_MS_MIN: u64 = 30 * 60_000;
 /// Swap price, HKD cents per kWh delivered.
 pub const FEE_CENTS_PER_KWH: u64 = 450;
 /// Load transactions expire this many blocks after they are made.
@@ -131,7 +132,12 @@ pub struct LoadDriver {
 
 impl LoadDriver {
     /// The driver for a document's fixtures (as placed by the set-up transactions).
-    pub fn new(doc: &GenesisDoc, leases: &[LeaseTerms], swaps_per_hour: u64, seed: u64) -> LoadDriver {
+    pub fn new(
+        doc: &GenesisDoc,
+        leases: &[LeaseTerms],
+        swaps_per_hour: u64,
+        seed: u64,
+    ) -> LoadDriver {
         let pools: Vec<Symbol> = doc.pools.iter().map(|p| p.class.clone()).collect();
         let pool_of = |class: &Symbol| pools.iter().position(|p| p == class).unwrap_or(0);
         let mut stations: Vec<Station> = doc
@@ -186,8 +192,12 @@ impl LoadDriver {
                 reserved: false,
             });
         }
-        let investors =
-            doc.members.iter().filter(|m| m.name.starts_with("investor-")).map(|m| m.name.clone()).collect();
+        let investors = doc
+            .members
+            .iter()
+            .filter(|m| m.name.starts_with("investor-"))
+            .map(|m| m.name.clone())
+            .collect();
         LoadDriver {
             rng: Rng::new(seed),
             chain_id: doc.chain_id.clone(),
@@ -285,13 +295,20 @@ impl LoadDriver {
         None
     }
 
-    fn swap(&mut self, now_ms: u64, wallets: &mut Wallets, expiry: Height) -> Result<Option<SignedTx>, SetupError> {
+    fn swap(
+        &mut self,
+        now_ms: u64,
+        wallets: &mut Wallets,
+        expiry: Height,
+    ) -> Result<Option<SignedTx>, SetupError> {
         let Some(t) = self.idle_taxi(now_ms) else {
             self.stats.swaps_skipped += 1;
             return Ok(None);
         };
         let pool = self.taxis[t].pool;
-        let (Some(out), Some((s, slot, into))) = (self.taxis[t].pack, self.charged_pack(pool, now_ms)) else {
+        let (Some(out), Some((s, slot, into))) =
+            (self.taxis[t].pack, self.charged_pack(pool, now_ms))
+        else {
             self.stats.swaps_skipped += 1;
             return Ok(None);
         };
@@ -329,8 +346,10 @@ impl LoadDriver {
             currency: hkd(),
         });
         let controller = station.controller.clone();
-        let signature = wallets.key(&controller)?.sign_raw(&attestation.signing_message(&self.chain_id));
-        let tx = wallets.tx(&controller, Call::SubmitAttestation { attestation, signature }, expiry)?;
+        let signature =
+            wallets.key(&controller)?.sign_raw(&attestation.signing_message(&self.chain_id));
+        let tx =
+            wallets.tx(&controller, Call::SubmitAttestation { attestation, signature }, expiry)?;
         self.taxis[t].busy = true;
         self.packs[into].reserved = true;
         self.pending.insert(tx.id(), PendingSwap { taxi: t, out, into, station: s, slot, fee });
@@ -358,7 +377,9 @@ impl LoadDriver {
             state.balance(asset, who).is_ok_and(|b| b >= amount)
         };
         let share_asset = Asset::Shares(class);
-        if !has(maker_account, &share_asset, shares) || !has(taker_account, &Asset::Cash(hkd()), price) {
+        if !has(maker_account, &share_asset, shares)
+            || !has(taker_account, &Asset::Cash(hkd()), price)
+        {
             return Ok(None);
         }
         self.trade_salt += 1;
@@ -428,6 +449,49 @@ impl LoadDriver {
             }
         }
         counts
+    }
+}
+
+impl LoadDriver {
+    /// Compares the driver's custody model with the ledger: every pack where the model says it
+    /// is, and every station's attestation counter equal to what the driver signed. Call it
+    /// when no swap is pending.
+    pub fn check_against(&self, state: &State<MemStore>) -> Result<(), String> {
+        for pack in &self.packs {
+            let key = Key::Battery(pack.serial.clone());
+            let record: Battery = state
+                .record(&key)
+                .map_err(|e| format!("reading battery {}: {e}", pack.serial))?
+                .ok_or_else(|| format!("battery {} is not on the ledger", pack.serial))?;
+            let expected = match pack.place {
+                Place::Vehicle(t) => Some(Custody::Vehicle(self.taxis[t].id.clone())),
+                Place::Slot(s, slot) => {
+                    Some(Custody::Station { station: self.stations[s].id.clone(), slot })
+                }
+                Place::Elsewhere => None,
+            };
+            if let Some(expected) = expected
+                && record.custody != expected
+            {
+                return Err(format!(
+                    "battery {}: the ledger says {:?}, the driver's model {:?}",
+                    pack.serial, record.custody, expected
+                ));
+            }
+        }
+        for station in &self.stations {
+            let key = Key::Station(station.id.clone());
+            let record: Option<LedgerStation> =
+                state.record(&key).map_err(|e| format!("reading station {}: {e}", station.id))?;
+            let counter = record.map_or(0, |r| r.counter);
+            if counter != station.counter {
+                return Err(format!(
+                    "station {}: ledger counter {counter}, driver signed {}",
+                    station.id, station.counter
+                ));
+            }
+        }
+        Ok(())
     }
 }
 

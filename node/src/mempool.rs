@@ -53,7 +53,12 @@ impl Mempool {
     }
 
     /// The oldest transactions not in `exclude`, up to `txs_max` and `bytes_max` encoded bytes.
-    pub fn select(&self, exclude: &BTreeSet<Hash>, txs_max: usize, bytes_max: usize) -> Vec<SignedTx> {
+    pub fn select(
+        &self,
+        exclude: &BTreeSet<Hash>,
+        txs_max: usize,
+        bytes_max: usize,
+    ) -> Vec<SignedTx> {
         let mut out = Vec::new();
         let mut bytes = 0usize;
         for (id, tx, size) in self.queue.values() {

@@ -56,7 +56,10 @@ impl Payload {
     pub fn decode(bytes: &[u8]) -> Result<Payload, PayloadError> {
         let payload: Payload = codec::decode(bytes, PAYLOAD_BYTES_MAX)?;
         if payload.txs.len() > PAYLOAD_TXS_MAX {
-            return Err(PayloadError::TooManyTxs { actual: payload.txs.len(), max: PAYLOAD_TXS_MAX });
+            return Err(PayloadError::TooManyTxs {
+                actual: payload.txs.len(),
+                max: PAYLOAD_TXS_MAX,
+            });
         }
         for (index, tx) in payload.txs.iter().enumerate() {
             let actual = tx.encode().len();

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use volt_consensus::{
     Block, Config, Core, CoreError, Epoch, FileStorage, Input, Journal, JournalError, Message,
-    Output, Timeouts, Timer, ValidatorIndex, ValidatorSet, View,
+    Output, Rejection, Timeouts, Timer, ValidatorIndex, ValidatorSet, View,
 };
 use volt_genesis::{GenesisDoc, demo_keypair};
 use volt_proto::{Amount, Hash, SignedTx, Symbol, Timestamp, TxOutcome};
@@ -109,6 +109,14 @@ pub enum PilotError {
         /// What happened.
         outcome: TxOutcome,
     },
+    /// An invariant failed on validator 0 during the run.
+    #[error("invariant violated at height {height}: {violation}")]
+    Invariant {
+        /// The height.
+        height: u64,
+        /// What failed.
+        violation: String,
+    },
     /// The network did not finish in time.
     #[error("stalled: {0}")]
     Stalled(String),
@@ -148,8 +156,9 @@ pub struct ValidatorReport {
     pub invariants: Result<(), String>,
     /// Journal syncs it performed.
     pub journal_syncs: u64,
-    /// Inputs its core dropped, all reasons.
-    pub dropped: u64,
+    /// Inputs its core dropped, by reason (late votes and duplicate certificates are normal:
+    /// every validator broadcasts to all, and a quorum forms before the last vote arrives).
+    pub dropped: BTreeMap<Rejection, u64>,
 }
 
 /// A pool's revenue at the end, HKD cents.
@@ -186,6 +195,8 @@ pub struct Summary {
     pub load: LoadStats,
     /// Per-pool revenue.
     pub pools: Vec<PoolReport>,
+    /// The load driver's custody model and station counters against validator 0's ledger.
+    pub custody: Result<(), String>,
     /// Every validator.
     pub validators: Vec<ValidatorReport>,
     /// Simulated time at the end, ms after genesis.
@@ -201,7 +212,9 @@ impl Summary {
         let first = self.validators.first();
         self.validators.iter().all(|v| {
             v.invariants.is_ok()
-                && first.is_some_and(|f| f.root == v.root && f.chain == v.chain && f.height == v.height)
+                && self.custody.is_ok()
+                && first
+                    .is_some_and(|f| f.root == v.root && f.chain == v.chain && f.height == v.height)
         })
     }
 }
@@ -257,6 +270,7 @@ struct Pilot<'a> {
     wallets: Wallets,
     driver: LoadDriver,
     setup_ids: BTreeMap<Hash, usize>,
+    setup_txs: u64,
     load_start: Option<u64>,
     counts: Counts,
     progress: &'a mut dyn FnMut(&Progress),
@@ -266,7 +280,8 @@ impl PilotConfig {
     /// Checks the options once.
     pub fn validate(&self) -> Result<(), PilotError> {
         let bad = |field, reason: &str| Err(PilotError::Config { field, reason: reason.into() });
-        if !(volt_genesis::VALIDATORS_MIN..=volt_genesis::VALIDATORS_MAX).contains(&self.validators) {
+        if !(volt_genesis::VALIDATORS_MIN..=volt_genesis::VALIDATORS_MAX).contains(&self.validators)
+        {
             return bad("--validators", "must be 4 to 64 (the pilot names 7 operators)");
         }
         if self.hours == 0 || self.hours > 24 * 365 {
@@ -310,7 +325,8 @@ pub fn run(
             canary: Default::default(),
         };
         let dir = cfg.data_dir.join(&v.name);
-        std::fs::create_dir_all(&dir).map_err(|source| PilotError::DataDir { path: dir.clone(), source })?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|source| PilotError::DataDir { path: dir.clone(), source })?;
         let journal_error = |source| PilotError::Journal { validator: v.name.clone(), source };
         let storage = FileStorage::open(&dir.join("votes.journal"))
             .map_err(|e| journal_error(JournalError::Io(e)))?;
@@ -337,7 +353,10 @@ pub fn run(
     }
     let mut known = BTreeMap::new();
     let genesis_digest = genesis_block.digest();
-    known.insert(genesis_digest, Known { parent: Hash::ZERO, height: 0, time_ms: 0, ids: Vec::new() });
+    known.insert(
+        genesis_digest,
+        Known { parent: Hash::ZERO, height: 0, time_ms: 0, ids: Vec::new() },
+    );
     let pilot = Pilot {
         cfg: cfg.clone(),
         interval_ms: c.block_interval_ms,
@@ -351,6 +370,7 @@ pub fn run(
         mempool,
         wallets: setup.wallets,
         driver,
+        setup_txs: setup_ids.len() as u64,
         setup_ids,
         load_start: None,
         counts: Counts {
@@ -402,7 +422,9 @@ impl Pilot<'_> {
             match self.load_start {
                 None if self.now > setup_deadline => {
                     let left = self.setup_ids.len();
-                    return Err(PilotError::Stalled(format!("{left} set-up transactions not final")));
+                    return Err(PilotError::Stalled(format!(
+                        "{left} set-up transactions not final"
+                    )));
                 }
                 None => {}
                 Some(start) => {
@@ -589,10 +611,8 @@ impl Pilot<'_> {
         let v = &mut self.nodes[node];
         let time = payload.time.max(v.last_time);
         let ctx = BlockContext { height: block.height, time };
-        let result = v.state.apply_block(ctx, &payload.txs).map_err(|source| PilotError::Block {
-            validator: v.name.clone(),
-            height: block.height.0,
-            source,
+        let result = v.state.apply_block(ctx, &payload.txs).map_err(|source| {
+            PilotError::Block { validator: v.name.clone(), height: block.height.0, source }
         })?;
         v.last_time = time;
         let digest = block.digest();
@@ -619,6 +639,10 @@ impl Pilot<'_> {
         self.track_setup(&payload.txs, &result.receipts)?;
         let every = self.cfg.progress_every_blocks;
         if every > 0 && block.height.0.is_multiple_of(every) {
+            invariants::check(&self.nodes[0].state).map_err(|violation| PilotError::Invariant {
+                height: block.height.0,
+                violation: violation.to_string(),
+            })?;
             let report = Progress {
                 height: block.height.0,
                 view: self.nodes[0].core.view().0,
@@ -634,7 +658,11 @@ impl Pilot<'_> {
     }
 
     /// Fails the run if a set-up transaction did not apply; starts the load once all did.
-    fn track_setup(&mut self, txs: &[SignedTx], receipts: &[volt_proto::Receipt]) -> Result<(), PilotError> {
+    fn track_setup(
+        &mut self,
+        txs: &[SignedTx],
+        receipts: &[volt_proto::Receipt],
+    ) -> Result<(), PilotError> {
         if self.load_start.is_some() {
             return Ok(());
         }
@@ -644,7 +672,11 @@ impl Pilot<'_> {
             {
                 let call = format!("{:?}", tx.body.call);
                 let call = call.split([' ', '{', '(']).next().unwrap_or("").to_owned();
-                return Err(PilotError::SetupFailed { index, call, outcome: receipt.outcome.clone() });
+                return Err(PilotError::SetupFailed {
+                    index,
+                    call,
+                    outcome: receipt.outcome.clone(),
+                });
             }
         }
         if self.setup_ids.is_empty() {
@@ -693,7 +725,7 @@ impl Pilot<'_> {
                 chain: n.chain,
                 invariants: invariants::check(&n.state).map_err(|e| e.to_string()),
                 journal_syncs: n.syncs,
-                dropped: n.core.counters().rejected.values().sum(),
+                dropped: n.core.counters().rejected.clone(),
             })
             .collect();
         let state = &self.nodes[0].state;
@@ -715,7 +747,8 @@ impl Pilot<'_> {
             genesis_id: self.doc.id(),
             blocks: c.blocks,
             blocks_with_txs: c.blocks_with_txs,
-            setup_txs: 0,
+            setup_txs: self.setup_txs,
+            custody: self.driver.check_against(state),
             txs_applied: c.applied,
             txs_failed: c.failed,
             txs_disputed: c.disputed,

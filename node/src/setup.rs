@@ -38,7 +38,8 @@ impl Wallets {
         if doc.key_scheme != KeyScheme::DemoLabels {
             return Err(SetupError::KeyScheme(doc.key_scheme));
         }
-        let keys = doc.members.iter().map(|m| (m.name.clone(), demo_keypair(&m.key_label))).collect();
+        let keys =
+            doc.members.iter().map(|m| (m.name.clone(), demo_keypair(&m.key_label))).collect();
         Ok(Wallets { chain_id: doc.chain_id.clone(), keys, nonces: BTreeMap::new() })
     }
 
@@ -96,7 +97,11 @@ pub fn build(doc: &GenesisDoc) -> Result<Setup, SetupError> {
         members: doc
             .members
             .iter()
-            .map(|m| GenesisMember { account: m.account, role: m.role, identity_expiry: m.identity_expiry })
+            .map(|m| GenesisMember {
+                account: m.account,
+                role: m.role,
+                identity_expiry: m.identity_expiry,
+            })
             .collect(),
         currencies: doc
             .currencies
@@ -122,7 +127,8 @@ pub fn build(doc: &GenesisDoc) -> Result<Setup, SetupError> {
     }
     let operator = doc.stations.first().map_or("operator", |s| s.operator.as_str()).to_owned();
     for v in &doc.vehicles {
-        let call = Call::RegisterVehicle { vehicle: v.id.clone(), fleet: wallets.account(&v.fleet)? };
+        let call =
+            Call::RegisterVehicle { vehicle: v.id.clone(), fleet: wallets.account(&v.fleet)? };
         push(&mut wallets, &operator, call)?;
     }
     for b in &doc.batteries {
@@ -136,13 +142,16 @@ pub fn build(doc: &GenesisDoc) -> Result<Setup, SetupError> {
     for b in &doc.batteries {
         let to = match &b.placement {
             Placement::Warehouse => continue,
-            Placement::Station { station, slot } => Custody::Station { station: station.clone(), slot: *slot },
+            Placement::Station { station, slot } => {
+                Custody::Station { station: station.clone(), slot: *slot }
+            }
             Placement::Vehicle(v) => Custody::Vehicle(v.clone()),
         };
         push(&mut wallets, &operator, Call::MoveCustody { serial: b.serial.clone(), to })?;
     }
     for p in &doc.pools {
-        let batteries = doc.batteries.iter().filter(|b| b.pool == p.class).map(|b| b.serial.clone()).collect();
+        let batteries =
+            doc.batteries.iter().filter(|b| b.pool == p.class).map(|b| b.serial.clone()).collect();
         let call = Call::CreateBatteryClass {
             class: p.class.clone(),
             name: p.name.clone(),
@@ -153,13 +162,31 @@ pub fn build(doc: &GenesisDoc) -> Result<Setup, SetupError> {
         push(&mut wallets, &p.issuer, call)?;
     }
     for a in &doc.allocations {
-        let issuer = doc.pools.iter().find(|p| p.class == a.class).map_or("issuer", |p| p.issuer.as_str()).to_owned();
-        let call = Call::IssueShares { class: a.class.clone(), to: wallets.account(&a.holder)?, amount: a.shares };
+        let issuer = doc
+            .pools
+            .iter()
+            .find(|p| p.class == a.class)
+            .map_or("issuer", |p| p.issuer.as_str())
+            .to_owned();
+        let call = Call::IssueShares {
+            class: a.class.clone(),
+            to: wallets.account(&a.holder)?,
+            amount: a.shares,
+        };
         push(&mut wallets, &issuer, call)?;
     }
     for b in &doc.balances {
-        let issuer = doc.currencies.iter().find(|c| c.symbol == b.currency).map_or("issuer", |c| c.issuer.as_str()).to_owned();
-        let call = Call::Mint { currency: b.currency.clone(), to: wallets.account(&b.holder)?, amount: b.amount };
+        let issuer = doc
+            .currencies
+            .iter()
+            .find(|c| c.symbol == b.currency)
+            .map_or("issuer", |c| c.issuer.as_str())
+            .to_owned();
+        let call = Call::Mint {
+            currency: b.currency.clone(),
+            to: wallets.account(&b.holder)?,
+            amount: b.amount,
+        };
         push(&mut wallets, &issuer, call)?;
     }
     let mut leases = Vec::new();
@@ -174,7 +201,8 @@ pub fn build(doc: &GenesisDoc) -> Result<Setup, SetupError> {
             grace_ms: p.lease.grace_ms,
             salt: i as u64,
         };
-        let lessee_signature = wallets.key(&p.lessee)?.sign_raw(&terms.signing_message(&doc.chain_id));
+        let lessee_signature =
+            wallets.key(&p.lessee)?.sign_raw(&terms.signing_message(&doc.chain_id));
         push(&mut wallets, &p.lessor, Call::OpenLease { terms: terms.clone(), lessee_signature })?;
         leases.push(terms);
     }

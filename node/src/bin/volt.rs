@@ -31,7 +31,7 @@ USAGE:
 OPTIONS:
     --validators <N>        validators: 4 or 7 named operators (4 to 64) [default: 4]
     --hours <H>             simulated hours of load after set-up [default: 6]
-    --swaps-per-hour <N>    swaps attempted per simulated hour [default: 240]
+    --swaps-per-hour <N>    swaps attempted per simulated hour [default: 180]
     --seed <S>              seed of the load driver [default: 1]
     --data-dir <DIR>        where the vote journals go; must be empty [default: a fresh
                             temporary directory, removed after the run]
@@ -49,7 +49,7 @@ fn parse_pilot(args: &[String]) -> anyhow::Result<Option<Args>> {
         hours: 6,
         seed: 1,
         data_dir: PathBuf::new(),
-        swaps_per_hour: 240,
+        swaps_per_hour: 180,
         progress_every_blocks: 30,
     };
     let mut data_dir = None;
@@ -194,8 +194,8 @@ fn print_summary(s: &Summary, elapsed_s: f64) {
     let l = &s.load;
     println!("summary");
     println!(
-        "  blocks finalized   {} ({} with transactions) over {} views",
-        s.blocks, s.blocks_with_txs, views
+        "  blocks finalized   {} ({} with transactions) over {} views; {} set-up transactions",
+        s.blocks, s.blocks_with_txs, views, s.setup_txs
     );
     println!(
         "  transactions       applied {}  failed {}  disputed {}  rejected {}",
@@ -226,13 +226,33 @@ fn print_summary(s: &Summary, elapsed_s: f64) {
             Ok(()) => "invariants ok".to_owned(),
             Err(e) => format!("INVARIANT VIOLATED: {e}"),
         };
+        let dropped: Vec<String> = v.dropped.iter().map(|(r, n)| format!("{r:?} {n}")).collect();
         println!(
-            "  validator {:<12} height {}  root {}  {}  journal fsyncs {}  dropped msgs {}",
-            v.name, v.height, v.root, inv, v.journal_syncs, v.dropped
+            "  validator {:<12} height {}  view {}  root {}…  {inv}  journal fsyncs {}  \
+             dropped inputs: {}",
+            v.name,
+            v.height,
+            v.view,
+            short(&v.root),
+            v.journal_syncs,
+            if dropped.is_empty() { "none".to_owned() } else { dropped.join(", ") }
         );
     }
-    let verdict = if s.agreed() { "IDENTICAL on every validator" } else { "DIFFER" };
-    println!("  state roots        {verdict}");
+    match &s.custody {
+        Ok(()) => {
+            println!("  custody model      the load driver's battery places match the ledger")
+        }
+        Err(e) => println!("  custody model      MISMATCH: {e}"),
+    }
+    let root = s.validators.first().map(|v| v.root.to_string()).unwrap_or_default();
+    if s.agreed() {
+        println!("  state root         {root}, identical on all {} validators", s.validators.len());
+    } else {
+        println!("  state roots        DIFFER (or a check failed): see the validator lines");
+    }
     let sim_h = s.sim_ms as f64 / 3_600_000.0;
-    println!("  elapsed            {elapsed_s:.1} s wall for {sim_h:.1} h simulated, {} events", s.events);
+    println!(
+        "  elapsed            {elapsed_s:.1} s wall for {sim_h:.1} h simulated, {} events",
+        s.events
+    );
 }
