@@ -540,13 +540,16 @@ impl Pilot<'_> {
 
     /// Records a proposed block's parent, time and transaction ids, for later parent walks.
     fn remember(&mut self, block: &Block) {
+        if let Ok(payload) = Payload::decode(&block.payload) {
+            self.remember_payload(block, &payload);
+        }
+    }
+
+    fn remember_payload(&mut self, block: &Block, payload: &Payload) {
         let digest = block.digest();
         if self.known.contains_key(&digest) {
             return;
         }
-        let Ok(payload) = Payload::decode(&block.payload) else {
-            return;
-        };
         let time_ms = payload.time.0.saturating_sub(self.doc.genesis_time.0);
         let ids = payload.txs.iter().map(SignedTx::id).collect();
         let known = Known { parent: block.parent, height: block.height.0, time_ms, ids };
@@ -563,7 +566,7 @@ impl Pilot<'_> {
         let Ok(payload) = Payload::decode(&block.payload) else {
             return false;
         };
-        self.remember(block);
+        self.remember_payload(block, &payload);
         let time_ms = payload.time.0.saturating_sub(self.doc.genesis_time.0);
         let after_parent = self.known.get(&block.parent).is_none_or(|p| time_ms >= p.time_ms);
         after_parent && time_ms <= self.now + BLOCK_TIME_AHEAD_MS_MAX
