@@ -36,6 +36,9 @@ OPTIONS:
     --data-dir <DIR>        where the vote journals go; must be empty [default: a fresh
                             temporary directory, removed after the run]
     --progress-every <N>    a progress line every N blocks, 0 for none [default: 30]
+    --restart               restart drill: crash the last validator a third of the way
+                            through the load, restart it 10 simulated minutes later from its
+                            vote journal and finalized blocks (its ledger is re-executed)
     -h, --help              this text";
 
 struct Args {
@@ -51,12 +54,17 @@ fn parse_pilot(args: &[String]) -> anyhow::Result<Option<Args>> {
         data_dir: PathBuf::new(),
         swaps_per_hour: 180,
         progress_every_blocks: 30,
+        restart: false,
     };
     let mut data_dir = None;
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         if flag == "-h" || flag == "--help" {
             return Ok(None);
+        }
+        if flag == "--restart" {
+            config.restart = true;
+            continue;
         }
         let (name, inline) = match flag.split_once('=') {
             Some((n, v)) => (n, Some(v.to_owned())),
@@ -228,13 +236,14 @@ fn print_summary(s: &Summary, elapsed_s: f64) {
         };
         let dropped: Vec<String> = v.dropped.iter().map(|(r, n)| format!("{r:?} {n}")).collect();
         println!(
-            "  validator {:<12} height {}  view {}  root {}…  {inv}  journal fsyncs {}  \
+            "  validator {:<12} height {}  view {}  root {}…  {inv}  journal fsyncs {}  restarts {}  \
              dropped inputs: {}",
             v.name,
             v.height,
             v.view,
             short(&v.root),
             v.journal_syncs,
+            v.restarts,
             if dropped.is_empty() { "none".to_owned() } else { dropped.join(", ") }
         );
     }
