@@ -12,7 +12,9 @@
 //! - [`mempool`]: the shared, bounded mempool the leaders draw from.
 //! - [`load`]: the load driver: station-signed swaps of charged packs it tracks slot by slot,
 //!   share trades, rent and revenue claims.
-//! - [`pilot`]: the event loop, the application's propose / verify / apply, the reports.
+//! - [`pilot`]: the event loop, the application's propose / verify / apply, the reports, and a
+//!   restart drill (a validator crashes, reopens its vote journal, re-executes its finalized
+//!   blocks into a fresh ledger and catches up from its peers).
 //!
 //! # Not built yet
 //! The real networked node: libp2p transport, sled block and state storage, restart from

@@ -6,6 +6,7 @@
 
 use anyhow::{Context as _, bail};
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Instant;
 use volt_genesis::hong_kong_pilot_with_validators;
 use volt_node::pilot::{self, PilotConfig, Progress, Summary};
@@ -30,12 +31,12 @@ USAGE:
 
 OPTIONS:
     --validators <N>        validators: 4 or 7 named operators (4 to 64) [default: 4]
-    --hours <H>             simulated hours of load after set-up [default: 6]
+    --hours <H>             simulated hours of load after set-up [default: 12]
     --swaps-per-hour <N>    swaps attempted per simulated hour [default: 180]
     --seed <S>              seed of the load driver [default: 1]
     --data-dir <DIR>        where the vote journals go; must be empty [default: a fresh
                             temporary directory, removed after the run]
-    --progress-every <N>    a progress line every N blocks, 0 for none [default: 30]
+    --progress-every <N>    a progress line every N blocks, 0 for none [default: 60]
     --restart               restart drill: crash the last validator a third of the way
                             through the load, restart it 10 simulated minutes later from its
                             vote journal and finalized blocks (its ledger is re-executed)
@@ -49,11 +50,11 @@ struct Args {
 fn parse_pilot(args: &[String]) -> anyhow::Result<Option<Args>> {
     let mut config = PilotConfig {
         validators: 4,
-        hours: 6,
+        hours: 12,
         seed: 1,
         data_dir: PathBuf::new(),
         swaps_per_hour: 180,
-        progress_every_blocks: 30,
+        progress_every_blocks: 60,
         restart: false,
     };
     let mut data_dir = None;
@@ -121,7 +122,18 @@ fn short(hash: &volt_proto::Hash) -> String {
     hash.to_string().chars().take(16).collect()
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // `{:#}` prints the whole cause chain on one line, without a backtrace.
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("pilot") => {}
