@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use volt_genesis::{GenesisDoc, GenesisError, KeyScheme, Placement, demo_keypair};
 use volt_proto::sig::Keypair;
-use volt_proto::{AccountId, Call, ChainId, Custody, Height, LeaseTerms, Nonce, SignedTx, TxBody};
+use volt_proto::{
+    AccountId, Call, ChainId, Custody, Height, LeaseTerms, Nonce, Role, SignedTx, Symbol, TxBody,
+};
 use volt_token::{Genesis, GenesisMember};
 
 /// Set-up transactions expire this many blocks after genesis (they land in the first few).
@@ -23,6 +25,12 @@ pub enum SetupError {
     /// A name the document refers to has no key (a validated document never does this).
     #[error("no key for member {0}")]
     UnknownMember(String),
+    /// A pool the document refers to is not defined (a validated document never does this).
+    #[error("unknown pool {0}")]
+    UnknownPool(Symbol),
+    /// A currency the document refers to is not defined (a validated document never does this).
+    #[error("unknown currency {0}")]
+    UnknownCurrency(Symbol),
 }
 
 /// The demo keys of every member, by name, with the next nonce of each account.
@@ -125,19 +133,29 @@ pub fn build(doc: &GenesisDoc) -> Result<Setup, SetupError> {
         };
         push(&mut wallets, &s.operator, call)?;
     }
-    let operator = doc.stations.first().map_or("operator", |s| s.operator.as_str()).to_owned();
+    // Vehicles are registered by the first operator; each pool's batteries by its lessor.
+    let operator = doc
+        .members
+        .iter()
+        .find(|m| m.role == Role::Operator)
+        .map(|m| m.name.clone())
+        .ok_or_else(|| SetupError::UnknownMember("any member with the operator role".into()))?;
     for v in &doc.vehicles {
         let call =
             Call::RegisterVehicle { vehicle: v.id.clone(), fleet: wallets.account(&v.fleet)? };
         push(&mut wallets, &operator, call)?;
     }
+    let lessor_of = |pool: &Symbol| -> Result<String, SetupError> {
+        let found = doc.pools.iter().find(|p| p.class == *pool);
+        found.map(|p| p.lessor.clone()).ok_or_else(|| SetupError::UnknownPool(pool.clone()))
+    };
     for b in &doc.batteries {
         let call = Call::RegisterBattery {
             serial: b.serial.clone(),
             passport: b.passport.clone(),
             warehouse: b.warehouse.clone(),
         };
-        push(&mut wallets, &operator, call)?;
+        push(&mut wallets, &lessor_of(&b.pool)?, call)?;
     }
     for b in &doc.batteries {
         let to = match &b.placement {
@@ -147,7 +165,8 @@ pub fn build(doc: &GenesisDoc) -> Result<Setup, SetupError> {
             }
             Placement::Vehicle(v) => Custody::Vehicle(v.clone()),
         };
-        push(&mut wallets, &operator, Call::MoveCustody { serial: b.serial.clone(), to })?;
+        let call = Call::MoveCustody { serial: b.serial.clone(), to };
+        push(&mut wallets, &lessor_of(&b.pool)?, call)?;
     }
     for p in &doc.pools {
         let batteries =
@@ -162,12 +181,9 @@ pub fn build(doc: &GenesisDoc) -> Result<Setup, SetupError> {
         push(&mut wallets, &p.issuer, call)?;
     }
     for a in &doc.allocations {
-        let issuer = doc
-            .pools
-            .iter()
-            .find(|p| p.class == a.class)
-            .map_or("issuer", |p| p.issuer.as_str())
-            .to_owned();
+        let pool = doc.pools.iter().find(|p| p.class == a.class);
+        let issuer =
+            pool.map(|p| p.issuer.clone()).ok_or(SetupError::UnknownPool(a.class.clone()))?;
         let call = Call::IssueShares {
             class: a.class.clone(),
             to: wallets.account(&a.holder)?,
@@ -176,12 +192,10 @@ pub fn build(doc: &GenesisDoc) -> Result<Setup, SetupError> {
         push(&mut wallets, &issuer, call)?;
     }
     for b in &doc.balances {
-        let issuer = doc
-            .currencies
-            .iter()
-            .find(|c| c.symbol == b.currency)
-            .map_or("issuer", |c| c.issuer.as_str())
-            .to_owned();
+        let currency = doc.currencies.iter().find(|c| c.symbol == b.currency);
+        let issuer = currency
+            .map(|c| c.issuer.clone())
+            .ok_or(SetupError::UnknownCurrency(b.currency.clone()))?;
         let call = Call::Mint {
             currency: b.currency.clone(),
             to: wallets.account(&b.holder)?,
