@@ -17,7 +17,7 @@ pub use invariants::Checker;
 
 use crate::core::{Canary, Config, Core, Input, Output, Rejection, Timeouts, Timer};
 use crate::journal::{Journal, MemoryStorage};
-use crate::types::{Block, Epoch, Message, ValidatorIndex, View};
+use crate::types::{BLOCKS_PER_RESPONSE_MAX, Block, Epoch, Message, Request, ValidatorIndex, View};
 use crate::validators::ValidatorSet;
 use rng::Rng;
 use std::collections::BTreeMap;
@@ -191,6 +191,8 @@ struct Node {
     disk: Option<MemoryStorage>,
     incarnation: u32,
     chain: Vec<Block>,
+    /// Height of each block of `chain`, by digest.
+    index: BTreeMap<Hash, u64>,
     recipients: Option<Vec<bool>>,
     crash_in_turn: bool,
     view_max: View,
@@ -580,7 +582,12 @@ impl Sim {
             Output::JournalAppend(_) | Output::JournalRewrite(_) | Output::JournalSync => {}
             Output::Send { to, message } => self.transmit(slot, Some(to), message),
             Output::Broadcast(message) => self.transmit(slot, None, message),
-            Output::Fetch(request) => self.transmit(slot, None, Message::Request(request)),
+            Output::Fetch(request) => {
+                if let Request::Block(digest) = request {
+                    self.serve_from_stores(slot, digest);
+                }
+                self.transmit(slot, None, Message::Request(request));
+            }
             Output::SetTimer { timer, at_ms } => {
                 self.push(at_ms, Event::Timer { slot, incarnation, timer })
             }
@@ -631,7 +638,36 @@ impl Sim {
                 node.recovered_at = Some(self.now);
             }
         }
+        node.index.insert(digest, block.height.0);
         node.chain.push(block);
+    }
+
+    /// Block sync as the node runs it: every other running node's application store (the
+    /// finalized chain, durable across crashes) answers a block request it can serve with the
+    /// block and its ancestors, over the same faulty network.
+    fn serve_from_stores(&mut self, requester: usize, digest: Hash) {
+        let mut answers = Vec::new();
+        for (slot, node) in self.nodes.iter().enumerate() {
+            if slot == requester || node.core.is_none() || node.behavior == Behavior::Silent {
+                continue;
+            }
+            let Some(height) = node.index.get(&digest) else {
+                continue;
+            };
+            let from = (*height as usize + 1).saturating_sub(BLOCKS_PER_RESPONSE_MAX);
+            let blocks: Vec<Block> = node.chain[from..=*height as usize]
+                .iter()
+                .rev()
+                .filter(|b| b.height.0 > 0)
+                .cloned()
+                .collect();
+            if !blocks.is_empty() {
+                answers.push((node.validator, Message::Blocks(blocks).encode()));
+            }
+        }
+        for (from, bytes) in answers {
+            self.deliver(from, requester, bytes);
+        }
     }
 
     fn partitioned(&self, from: ValidatorIndex, to: ValidatorIndex) -> bool {
@@ -786,6 +822,7 @@ impl Node {
             disk: Some(MemoryStorage::new()),
             incarnation: 0,
             chain: vec![genesis.clone()],
+            index: BTreeMap::from([(genesis.digest(), 0)]),
             recipients: None,
             crash_in_turn: false,
             view_max: View(0),
