@@ -120,7 +120,11 @@
 //! the *next* turn (so the application already holds the blocks just finalized), the journal is
 //! rewritten atomically with the floor, the entered view, and the votes, entry certificates and
 //! notarized blocks at or above the floor. The node never signs below its floor. The finalized
-//! chain itself is the application's (the anchor passed to [`Core::new`]).
+//! chain itself is the application's (the anchor passed to [`Core::new`]). A core keeps only
+//! the last [`core::FINALIZED_BLOCKS_KEPT`] finalized blocks in memory, and none across a
+//! restart, so **the driver's block sync must answer [`types::Request::Block`] from the block
+//! store** too (the simulator models this; long-mode seed 2402 stalled a lagging node without
+//! it).
 //!
 //! # Deviations from the Simplex paper (Chan and Pass 2023)
 //!
