@@ -1,6 +1,9 @@
 //! Every part-2 rule: batteries, stations, swap and energy attestations, leases and revenue,
 //! each with its success and each refusal or dispute reason.
 
+// Test helpers panic on purpose: a panic is how a test reports failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use volt_proto::{
     AccountId, Amount, Asset, Attestation, BatteryStatus, Call, Custody, EnergyAttestation,
     ErrorCode, Hash, LeaseTerms, Role, Symbol, Timestamp, TxOutcome,

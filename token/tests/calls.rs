@@ -1,5 +1,8 @@
 //! Every part-1 call: its success and each of its refusals, through whole blocks.
 
+// Test helpers panic on purpose: a panic is how a test reports failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use volt_proto::sig::Keypair;
 use volt_proto::{
     Amount, Asset, Call, ChainId, ErrorCode, Height, Leg, Nonce, Role, Signature, Text, Timestamp,
@@ -337,7 +340,7 @@ fn replayed_and_skipped_nonces_are_rejected() {
     let mut w = world();
     mint(&mut w, "alice", 10);
     let tx = w.tx("alice", transfer(&hkd(), "bob", 1));
-    assert_eq!(w.block(&[tx.clone()]).receipts[0].outcome, TxOutcome::Applied);
+    assert_eq!(w.block(std::slice::from_ref(&tx)).receipts[0].outcome, TxOutcome::Applied);
     assert_eq!(w.block(&[tx]).receipts[0].outcome, TxOutcome::Rejected(ErrorCode::NonceReplayed));
     let mut body = w.body("alice", transfer(&hkd(), "bob", 1));
     body.nonce = Nonce(body.nonce.0 + 1);

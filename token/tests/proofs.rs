@@ -1,5 +1,8 @@
 //! A wallet checks its balance against a state root with a proof, alone.
 
+// Test helpers panic on purpose: a panic is how a test reports failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use volt_proto::{Amount, Asset, Call, TxOutcome, codec};
 use volt_token::keys::{Holding, Key};
 use volt_token::testkit::{World, account, hkd, sym};

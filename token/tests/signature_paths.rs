@@ -2,6 +2,9 @@
 //! component gets the same outcome checked alone, batched inside a block among honest
 //! transactions, and when an auditor replays the chain from genesis.
 
+// Test helpers panic on purpose: a panic is how a test reports failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "../../proto/tests/crafted/mod.rs"]
 mod crafted;
 
