@@ -28,6 +28,7 @@ use volt_proto::{
     TxOutcome, codec,
 };
 use volt_token::store::{Store, Write};
+use volt_token::testkit::Rng;
 use volt_token::testkit::{BLOCK_INTERVAL_MS, FAR_FUTURE, GENESIS_TIME, chain_id, sym};
 use volt_token::tree::StateTree;
 use volt_token::{BlockContext, Genesis, GenesisMember, MemStore, State};
@@ -40,24 +41,6 @@ const SIZES: [usize; 2] = [1_000, 5_000];
 const ROUNDS: [usize; 2] = [15, 7];
 /// Cash each investor starts with: far more than the transfers move.
 const FUNDING: u128 = 1_000_000_000;
-
-/// A deterministic generator (splitmix64): the bench draws pairs and amounts without a random
-/// source, so every run applies the same blocks.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 /// A ledger with an issuer and `INVESTORS` funded investors, plus everything needed to sign.
 struct Bench {

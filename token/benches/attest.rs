@@ -28,6 +28,7 @@ use volt_proto::{
     SwapAttestation, Symbol, Timestamp, TxOutcome, codec,
 };
 use volt_token::invariants;
+use volt_token::testkit::Rng;
 use volt_token::testkit::{
     FAR_FUTURE, GENESIS_TIME, World, account, chain_id, passport, serial, sym, text,
 };
@@ -44,23 +45,6 @@ const BLOCK_SWAPS: usize = 1_000;
 const WARMUP: usize = 2;
 const ROUNDS: usize = 9;
 const FUNDS: u128 = 1_000_000_000_000;
-
-/// A deterministic generator (splitmix64).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 fn station_id(s: usize) -> Symbol {
     sym(&format!("HK{:02}", s + 1))

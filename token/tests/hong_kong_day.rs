@@ -29,6 +29,7 @@ use volt_proto::{
 use volt_token::invariants;
 use volt_token::keys::{Battery, Holding, Key, ShareClass, Station};
 use volt_token::revenue::claimable;
+use volt_token::testkit::Rng;
 use volt_token::testkit::{GENESIS_TIME, World, account, hkd, key, passport, serial, sym, text};
 
 const STATIONS: usize = 55;
@@ -58,23 +59,6 @@ const DEPOSIT: u128 = 10_000_000;
 const HOUR_MS: u64 = 3_600_000;
 const RELAY: &str = "station";
 const CHECK_EVERY_BLOCKS: usize = 12;
-
-/// A deterministic generator (splitmix64): the day is the same on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 fn station_id(s: usize) -> Symbol {
     sym(&format!("HK{:02}", s + 1))

@@ -27,6 +27,7 @@ use volt_proto::{
 };
 use volt_token::keys::{Battery, Holding, Key, Lease, LeaseStatus, ShareClass, Station};
 use volt_token::revenue::{SCALE_BITS, claimable};
+use volt_token::testkit::Rng;
 use volt_token::testkit::{World, account, hkd, key, passport, serial, swap, sym, text};
 use volt_token::{State, invariants};
 
@@ -86,28 +87,6 @@ impl<T> Must<T> for Option<T> {
 
 fn fail(message: impl std::fmt::Display) -> TestCaseError {
     TestCaseError::fail(message.to_string())
-}
-
-/// A deterministic generator (splitmix64), seeded from the proptest input, so that each op
-/// draws its parameters against the state it finds.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    fn pick<T: Clone>(&mut self, items: &[T]) -> Option<T> {
-        if items.is_empty() { None } else { Some(items[self.below(items.len())].clone()) }
-    }
 }
 
 // ----- what the planner predicts and what the model learns from receipts -----
