@@ -170,6 +170,22 @@ pub struct Revenue {
     pub claimed: Amount,
 }
 
+impl Revenue {
+    /// An accumulator with nothing deposited yet.
+    pub fn new(currency: Symbol) -> Revenue {
+        let zero = Amount::ZERO;
+        Revenue {
+            currency,
+            per_share: 0,
+            carry: 0,
+            held: zero,
+            pot: zero,
+            deposited: zero,
+            claimed: zero,
+        }
+    }
+}
+
 /// A battery's dynamic health, from attestations (never rises, except by remanufacturing).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Health {
@@ -327,6 +343,27 @@ pub struct Evidence {
 }
 
 impl ShareClass {
+    /// A new class with nothing issued yet.
+    pub fn new(
+        issuer: AccountId,
+        name: Text,
+        supply_max: Amount,
+        batteries: Vec<Serial>,
+        revenue: Option<Revenue>,
+    ) -> ShareClass {
+        let zero = Amount::ZERO;
+        ShareClass {
+            issuer,
+            name,
+            supply_max,
+            issued: zero,
+            redeemed: zero,
+            paused: false,
+            batteries,
+            revenue,
+        }
+    }
+
     /// Shares outstanding: issued − redeemed.
     pub fn outstanding(&self) -> Amount {
         // Redemptions are bounded by holdings, which are bounded by issues.

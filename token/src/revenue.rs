@@ -83,15 +83,7 @@ mod tests {
     use super::*;
 
     fn revenue() -> Revenue {
-        Revenue {
-            currency: volt_proto::Symbol::new("HKD").unwrap(),
-            per_share: 0,
-            carry: 0,
-            held: Amount::ZERO,
-            pot: Amount::ZERO,
-            deposited: Amount::ZERO,
-            claimed: Amount::ZERO,
-        }
+        Revenue::new(volt_proto::Symbol::new("HKD").unwrap())
     }
 
     fn holding(amount: u128) -> Holding {

@@ -142,24 +142,8 @@ pub(crate) fn create_class(
         record.class = Some(class.clone());
         cx.put(&Key::Battery(serial.clone()), &record);
     }
-    let record = ShareClass {
-        issuer: cx.signer,
-        name: name.clone(),
-        supply_max,
-        issued: Amount::ZERO,
-        redeemed: Amount::ZERO,
-        paused: false,
-        batteries: batteries.to_vec(),
-        revenue: Some(Revenue {
-            currency: revenue_currency.clone(),
-            per_share: 0,
-            carry: 0,
-            held: Amount::ZERO,
-            pot: Amount::ZERO,
-            deposited: Amount::ZERO,
-            claimed: Amount::ZERO,
-        }),
-    };
+    let revenue = Some(Revenue::new(revenue_currency.clone()));
+    let record = ShareClass::new(cx.signer, name.clone(), supply_max, batteries.to_vec(), revenue);
     cx.put(&key, &record);
     cx.add_duty(cx.signer, Duty::ClassIssuer(class.clone()))
 }
