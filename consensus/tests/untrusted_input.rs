@@ -51,7 +51,7 @@ fn samples(keys: &[Keypair]) -> Vec<Vec<u8>> {
         4,
         &votes.iter().map(|v| (v.signer, v.signature)).collect::<Vec<_>>(),
     );
-    vec![
+    [
         Message::Propose {
             block: block.clone(),
             vote: sign_vote(&keys[1], &chain, 1, Vote::Notarize(p)),
