@@ -139,3 +139,29 @@ fn canary_forgotten_votes_are_caught_after_restarts() {
     assert!(caught > 0, "forgotten votes went unnoticed in {runs} runs");
     println!("forgotten-votes canary caught in {caught} of {runs} runs");
 }
+
+#[test]
+fn ancestry_check_fails_on_an_unnullified_skip() {
+    // Proves the checker flags a finalized block that skipped a view nobody nullified.
+    use volt_consensus::sim::Checker;
+    use volt_consensus::types::{Block, Epoch, View};
+    use volt_proto::sig::Keypair;
+    let keys: Vec<_> = (0..4).map(|i| Keypair::for_testing(&format!("a{i}"))).collect();
+    let mut checker = Checker::new(
+        volt_proto::ChainId::new("ancestry").unwrap(),
+        keys.iter().map(Keypair::public_key).collect(),
+        vec![true; 4],
+    );
+    let genesis = Block::genesis(Epoch(0), Vec::new());
+    let block = Block {
+        epoch: Epoch(0),
+        view: View(3),
+        height: volt_proto::Height(1),
+        parent_view: View(0),
+        parent: genesis.digest(),
+        payload: Vec::new(),
+    };
+    checker.observe_finalized(0, &block);
+    checker.check_ancestry();
+    assert_eq!(checker.violations.len(), 2, "{:?}", checker.violations);
+}

@@ -26,6 +26,8 @@ pub struct Checker {
     nullified: BTreeSet<View>,
     finalized_views: BTreeMap<View, Hash>,
     heights: BTreeMap<Height, Hash>,
+    /// (parent view, view) of each finalized block, by height.
+    ancestry: BTreeMap<Height, (View, View)>,
     votes: BTreeMap<(ValidatorIndex, View), Discipline>,
     /// Violations found, in the order found.
     pub violations: Vec<String>,
@@ -44,6 +46,7 @@ impl Checker {
             nullified: BTreeSet::new(),
             finalized_views: BTreeMap::new(),
             heights: BTreeMap::new(),
+            ancestry: BTreeMap::new(),
             votes: BTreeMap::new(),
             violations: Vec::new(),
         }
@@ -180,6 +183,7 @@ impl Checker {
     /// An honest node delivered `block` as final.
     pub fn observe_finalized(&mut self, node: usize, block: &Block) {
         let digest = block.digest();
+        self.ancestry.insert(block.height, (block.parent_view, block.view));
         if let Some(h) = self.heights.insert(block.height, digest)
             && h != digest
         {
@@ -187,6 +191,31 @@ impl Checker {
                 "node {node} finalized a different block at height {}",
                 block.height
             ));
+        }
+    }
+
+    /// Ancestry of the finalized chain: views grow along it, and every view a block skipped
+    /// over its parent was nullified (by a certificate seen on the wire).
+    pub fn check_ancestry(&mut self) {
+        let mut problems = Vec::new();
+        let mut last_view = View(0);
+        for (height, (parent_view, view)) in &self.ancestry {
+            if *parent_view >= *view || (*parent_view != last_view && height.0 > 1) {
+                problems.push(format!(
+                    "height {height}: parent view {parent_view}, view {view}, previous {last_view}"
+                ));
+            }
+            for skipped in parent_view.0 + 1..view.0 {
+                if !self.nullified.contains(&View(skipped)) {
+                    problems.push(format!(
+                        "height {height} skipped view {skipped}, which has no nullification"
+                    ));
+                }
+            }
+            last_view = *view;
+        }
+        for problem in problems {
+            self.violation(format!("ancestry: {problem}"));
         }
     }
 

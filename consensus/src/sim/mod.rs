@@ -755,6 +755,7 @@ impl Sim {
     }
 
     fn finish(mut self) -> Report {
+        self.checker.check_ancestry();
         let heights = self.honest_heights();
         let height_at_heal = self.height_at_heal.unwrap_or(0);
         let mut recovery_ms = Some(0u64);
