@@ -75,6 +75,13 @@ struct Snapshot {
     leases: BTreeMap<Hash, Lease>,
     attestations: BTreeMap<Symbol, BTreeSet<u64>>,
     slots: BTreeMap<(Symbol, u16), Serial>,
+    class_batteries: BTreeMap<Symbol, Vec<Serial>>,
+}
+
+impl Snapshot {
+    fn batteries_of(&self, class: &Symbol) -> &[Serial] {
+        self.class_batteries.get(class).map(Vec::as_slice).unwrap_or_default()
+    }
 }
 
 fn decode<T: serde::Serialize + serde::de::DeserializeOwned>(
@@ -116,6 +123,9 @@ fn snapshot<S: Store>(state: &State<S>) -> Result<Snapshot, Violation> {
             Key::Attestation(station, counter) => {
                 let _: AttestationRecord = decode("attestation", value)?;
                 s.attestations.entry(station).or_default().insert(counter);
+            }
+            Key::ClassBatteries(class) => {
+                s.class_batteries.insert(class, decode("class batteries", value)?);
             }
             Key::Slot(station, slot) => {
                 s.slots.insert((station, slot), decode("slot", value)?);
@@ -220,7 +230,8 @@ fn check_batteries_and_leases(s: &Snapshot) -> Result<(), Violation> {
     for (serial, battery) in &s.batteries {
         if let Some(class) = &battery.class {
             let record = s.classes.get(class).ok_or_else(|| dangling("class", class))?;
-            if !record.batteries.contains(serial) {
+            let listed = s.batteries_of(class);
+            if !listed.contains(serial) || listed.len() != record.battery_count as usize {
                 return Err(dangling("class membership", serial));
             }
         }
@@ -233,8 +244,7 @@ fn check_batteries_and_leases(s: &Snapshot) -> Result<(), Violation> {
         }
         if let Some(id) = battery.lease {
             let lease = s.leases.get(&id).ok_or_else(|| Violation::Lease(serial.clone()))?;
-            let covers =
-                s.classes.get(&lease.terms.class).is_some_and(|c| c.batteries.contains(serial));
+            let covers = s.batteries_of(&lease.terms.class).contains(serial);
             if lease.status != LeaseStatus::Active || !covers {
                 return Err(Violation::Lease(serial.clone()));
             }
@@ -254,8 +264,8 @@ fn check_batteries_and_leases(s: &Snapshot) -> Result<(), Violation> {
             }
             continue;
         }
-        let class = s.classes.get(&lease.terms.class).ok_or_else(|| dangling("class", id))?;
-        for serial in &class.batteries {
+        s.classes.get(&lease.terms.class).ok_or_else(|| dangling("class", id))?;
+        for serial in s.batteries_of(&lease.terms.class) {
             let held_by = s.batteries.get(serial).and_then(|b| b.lease);
             if held_by != Some(*id) {
                 return Err(Violation::Lease(serial.clone()));

@@ -41,6 +41,8 @@ pub enum Key {
     Evidence(Symbol, u64, Hash),
     /// The battery in a station slot, by station and slot: its [`Serial`].
     Slot(Symbol, u16),
+    /// The batteries of a battery share class: a `Vec<Serial>`.
+    ClassBatteries(Symbol),
 }
 
 impl Key {
@@ -143,8 +145,9 @@ pub struct ShareClass {
     pub redeemed: Amount,
     /// Paused classes do not move.
     pub paused: bool,
-    /// The batteries this class is a share of (empty for a plain class).
-    pub batteries: Vec<Serial>,
+    /// How many batteries the class is a share of (the list is under [`Key::ClassBatteries`],
+    /// so the record every swap and share transfer reads stays small).
+    pub battery_count: u32,
     /// The revenue accumulator (battery classes only).
     pub revenue: Option<Revenue>,
 }
@@ -348,7 +351,7 @@ impl ShareClass {
         issuer: AccountId,
         name: Text,
         supply_max: Amount,
-        batteries: Vec<Serial>,
+        battery_count: u32,
         revenue: Option<Revenue>,
     ) -> ShareClass {
         let zero = Amount::ZERO;
@@ -359,7 +362,7 @@ impl ShareClass {
             issued: zero,
             redeemed: zero,
             paused: false,
-            batteries,
+            battery_count,
             revenue,
         }
     }

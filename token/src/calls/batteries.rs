@@ -14,6 +14,11 @@ pub const CLASS_BATTERIES_MAX: usize = 1_000;
 /// State of health of a new battery, per mille.
 const SOH_NEW_PERMILLE: u16 = 1_000;
 
+/// The batteries of a class (none for a plain class).
+pub(crate) fn class_batteries(cx: &Cx<'_>, class: &Symbol) -> Outcome<Vec<Serial>> {
+    Ok(cx.get(&Key::ClassBatteries(class.clone()))?.unwrap_or_default())
+}
+
 pub(crate) fn battery(cx: &Cx<'_>, serial: &Serial) -> Outcome<Battery> {
     Ok(cx.get(&Key::Battery(serial.clone()))?.ok_or(ErrorCode::UnknownBattery)?)
 }
@@ -143,7 +148,10 @@ pub(crate) fn create_class(
         cx.put(&Key::Battery(serial.clone()), &record);
     }
     let revenue = Some(Revenue::new(revenue_currency.clone()));
-    let record = ShareClass::new(cx.signer, name.clone(), supply_max, batteries.to_vec(), revenue);
+    // CLASS_BATTERIES_MAX fits a u32.
+    let count = batteries.len() as u32;
+    let record = ShareClass::new(cx.signer, name.clone(), supply_max, count, revenue);
+    cx.put(&Key::ClassBatteries(class.clone()), &batteries.to_vec());
     cx.put(&key, &record);
     cx.add_duty(cx.signer, Duty::ClassIssuer(class.clone()))
 }

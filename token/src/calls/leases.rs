@@ -6,7 +6,7 @@
 //! lease alone; only a default (rent overdue past the grace period) or the end of the term lets
 //! it act. Leases name the class, not its holders, so they survive share transfers.
 
-use crate::calls::batteries::battery;
+use crate::calls::batteries::{battery, class_batteries};
 use crate::exec::{Cx, Outcome, ensure};
 use crate::keys::{Battery, Duty, Key, Lease, LeaseStatus, ShareClass};
 use volt_proto::sig::{self, PublicKey};
@@ -49,7 +49,8 @@ pub(crate) fn open(
     ensure(valid_terms, ErrorCode::OutOfRange)?;
     let class: ShareClass =
         cx.get(&Key::Class(terms.class.clone()))?.ok_or(ErrorCode::UnknownClass)?;
-    ensure(!class.batteries.is_empty(), ErrorCode::NoRevenue)?;
+    let batteries = class_batteries(cx, &terms.class)?;
+    ensure(class.battery_count > 0 && !batteries.is_empty(), ErrorCode::NoRevenue)?;
     let cash = cash_of(cx, terms)?;
     let id = terms.id();
     ensure(cx.get::<Lease>(&Key::Lease(id))?.is_none(), ErrorCode::AlreadyExists)?;
@@ -58,7 +59,7 @@ pub(crate) fn open(
         .map_err(|_| ErrorCode::BadLesseeSignature)?;
     cx.require_sender(terms.lessee)?;
     cx.require_receiver(terms.lessee)?;
-    for serial in &class.batteries {
+    for serial in &batteries {
         let mut record: Battery = battery(cx, serial)?;
         ensure(record.status != BatteryStatus::Waste, ErrorCode::BatteryRetired)?;
         ensure(record.lease.is_none(), ErrorCode::BatteryLeased)?;
@@ -112,9 +113,7 @@ pub(crate) fn extend(cx: &mut Cx<'_>, id: Hash, periods: u32) -> Outcome<()> {
 
 /// Ends the lease: frees its batteries and settles the escrowed deposit.
 fn end(cx: &mut Cx<'_>, id: Hash, mut record: Lease, status: LeaseStatus) -> Outcome<()> {
-    let class: ShareClass =
-        cx.get(&Key::Class(record.terms.class.clone()))?.ok_or(ErrorCode::UnknownClass)?;
-    for serial in &class.batteries {
+    for serial in &class_batteries(cx, &record.terms.class)? {
         let mut battery: Battery = battery(cx, serial)?;
         if battery.lease == Some(id) {
             battery.lease = None;

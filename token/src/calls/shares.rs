@@ -15,7 +15,7 @@ pub(crate) fn create(
     ensure(!supply_max.is_zero(), ErrorCode::ZeroAmount)?;
     let key = Key::Class(class.clone());
     ensure(cx.get::<ShareClass>(&key)?.is_none(), ErrorCode::AlreadyExists)?;
-    let record = ShareClass::new(cx.signer, name.clone(), supply_max, Vec::new(), None);
+    let record = ShareClass::new(cx.signer, name.clone(), supply_max, 0, None);
     cx.put(&key, &record);
     cx.add_duty(cx.signer, Duty::ClassIssuer(class.clone()))
 }
