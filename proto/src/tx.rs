@@ -6,8 +6,9 @@ use crate::sig::{self, Domain, Keypair};
 use crate::{AccountId, Amount, ChainId, Hash, Height, Nonce, Signature, Symbol, Text, Timestamp};
 use serde::{Deserialize, Serialize};
 
-/// Largest canonical encoding of a [`SignedTx`], in bytes.
-pub const TX_BYTES_MAX: usize = 8 * 1024;
+/// Largest canonical encoding of a [`SignedTx`], in bytes. Sized so the largest legitimate
+/// call fits: a battery class of 1,000 serials of up to 50 bytes (~58 KB).
+pub const TX_BYTES_MAX: usize = 64 * 1024;
 
 /// A transaction: a body and its signer's signature over
 /// `signing_message(Domain::Tx, body.chain_id, encode(body))`.

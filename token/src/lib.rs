@@ -92,6 +92,7 @@ pub mod store;
 pub mod testkit;
 pub mod tree;
 
+pub use calls::batteries::CLASS_BATTERIES_MAX;
 pub use exec::{BlockContext, STATE_VALUE_BYTES_MAX};
 pub use keys::Key;
 pub use state::{

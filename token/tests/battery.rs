@@ -886,3 +886,22 @@ fn frozen_operator_gets_no_cut_and_the_swap_is_disputed() {
     assert_disputed(&mut w, swap(STATION, 1, TAXI, "B1", "B2", 10_000), ErrorCode::ReceiverFrozen);
     assert_eq!(w.balance(&hkd(), "operator"), Amount(0));
 }
+
+#[test]
+fn the_largest_battery_class_fits_in_one_transaction() {
+    // Proves the limits agree: a class of CLASS_BATTERIES_MAX serials of the longest length
+    // still decodes under TX_BYTES_MAX, so every class the ledger accepts can be submitted.
+    let mut w = World::new(&[]);
+    let longest =
+        |i: usize| serial(&format!("{i:0>width$}", width = volt_proto::Serial::BYTES_MAX));
+    let call = Call::CreateBatteryClass {
+        class: sym("POOL-MAX"),
+        name: text(&"n".repeat(volt_proto::Text::BYTES_MAX)),
+        supply_max: Amount(u128::MAX),
+        batteries: (0..volt_token::CLASS_BATTERIES_MAX).map(longest).collect(),
+        revenue_currency: sym("HKD"),
+    };
+    let bytes = w.tx("issuer", call).encode();
+    assert!(bytes.len() <= volt_proto::TX_BYTES_MAX, "{} bytes", bytes.len());
+    assert!(volt_proto::SignedTx::decode(&bytes).is_ok());
+}
