@@ -60,7 +60,7 @@ pub(crate) fn submit(
                 record.operator_cut.checked_add(receipt.operator_cut).ok_or(ErrorCode::Overflow)?;
             match attestation {
                 Attestation::Swap(_) => {
-                    record.swaps += 1;
+                    record.swaps = record.swaps.saturating_add(1);
                     AttestationEffect::Swap(receipt)
                 }
                 Attestation::Energy(_) => AttestationEffect::Energy(receipt),
@@ -68,7 +68,7 @@ pub(crate) fn submit(
         }
         Err(Fail::Code(code)) => {
             cx.restore(snapshot);
-            record.disputed += 1;
+            record.disputed = record.disputed.saturating_add(1);
             AttestationEffect::Disputed(code)
         }
         Err(storage @ Fail::Storage(_)) => return Err(storage),
