@@ -29,10 +29,7 @@ use volt_proto::{
 };
 use volt_token::invariants;
 use volt_token::testkit::Rng;
-use volt_token::testkit::{
-    FAR_FUTURE, GENESIS_TIME, World, account, chain_id, passport, serial, sym, text,
-};
-use volt_token::{Genesis, GenesisMember};
+use volt_token::testkit::{World, account, chain_id, genesis, passport, serial, sym, text};
 
 const STATIONS: usize = 55;
 const SLOTS: u16 = 40;
@@ -90,20 +87,8 @@ impl Network {
         ];
         names.extend((0..STATIONS).map(|s| (relay(s), Role::Station)));
         names.extend((0..FLEETS).map(|f| (fleet(f), Role::Investor)));
-        let genesis = Genesis {
-            chain_id: chain_id(),
-            time: GENESIS_TIME,
-            members: (names.iter())
-                .map(|(name, role)| GenesisMember {
-                    account: account(name),
-                    role: *role,
-                    identity_expiry: FAR_FUTURE,
-                })
-                .collect(),
-            currencies: vec![(sym("HKD"), account("issuer"))],
-        };
         let mut net = Network {
-            w: World::from_genesis(&genesis),
+            w: World::from_genesis(&genesis(&names)),
             controllers: (0..STATIONS)
                 .map(|s| Keypair::for_testing(&format!("bench/controller/{s}")))
                 .collect(),

@@ -62,20 +62,7 @@ impl World {
             ("station", Role::Station),
         ];
         members.extend(investors.iter().map(|name| (*name, Role::Investor)));
-        let genesis = Genesis {
-            chain_id: chain_id(),
-            time: GENESIS_TIME,
-            members: members
-                .iter()
-                .map(|(name, role)| GenesisMember {
-                    account: account(name),
-                    role: *role,
-                    identity_expiry: FAR_FUTURE,
-                })
-                .collect(),
-            currencies: vec![(sym("HKD"), account("issuer"))],
-        };
-        World::from_genesis(&genesis)
+        World::from_genesis(&genesis(&members))
     }
 
     /// A world from any genesis.
@@ -154,6 +141,24 @@ impl World {
             Ok(amount) => amount,
             Err(error) => panic!("balance read failed: {error}"),
         }
+    }
+}
+
+/// A test genesis: the named members with their roles (identities valid far into the future)
+/// and HKD issued by the member named `issuer`.
+pub fn genesis<N: AsRef<str>>(members: &[(N, Role)]) -> Genesis {
+    Genesis {
+        chain_id: chain_id(),
+        time: GENESIS_TIME,
+        members: members
+            .iter()
+            .map(|(name, role)| GenesisMember {
+                account: account(name.as_ref()),
+                role: *role,
+                identity_expiry: FAR_FUTURE,
+            })
+            .collect(),
+        currencies: vec![(sym("HKD"), account("issuer"))],
     }
 }
 

@@ -100,6 +100,21 @@ fn bank() -> (World, Hash) {
     (w, terms.id())
 }
 
+/// Registers battery B1 and creates POOL-A over it alone (10 shares, revenue in HKD).
+fn one_battery_class(w: &mut World) {
+    register_battery(w, "B1");
+    w.ok(
+        "issuer",
+        Call::CreateBatteryClass {
+            class: sym("POOL-A"),
+            name: text("A"),
+            supply_max: Amount(10),
+            batteries: vec![serial("B1")],
+            revenue_currency: sym("HKD"),
+        },
+    );
+}
+
 fn battery(w: &World, id: &str) -> Battery {
     w.state.record(&Key::Battery(serial(id))).unwrap().expect("battery exists")
 }
@@ -630,17 +645,7 @@ fn lease_opens_with_deposit_in_escrow_and_one_lease_per_battery() {
 fn lease_needs_the_lessee_signature_and_an_operator() {
     // Proves the lessor cannot open a lease the lessee did not sign.
     let mut w = World::new(&["fleet", "alice"]);
-    register_battery(&mut w, "B1");
-    w.ok(
-        "issuer",
-        Call::CreateBatteryClass {
-            class: sym("POOL-A"),
-            name: text("A"),
-            supply_max: Amount(10),
-            batteries: vec![serial("B1")],
-            revenue_currency: sym("HKD"),
-        },
-    );
+    one_battery_class(&mut w);
     w.ok(
         "issuer",
         Call::Mint { currency: sym("HKD"), to: account("fleet"), amount: Amount(DEPOSIT) },
@@ -761,17 +766,7 @@ fn revenue_follows_the_balance_held_when_it_arrived() {
 fn revenue_with_no_shares_outstanding_is_held_not_lost() {
     // Proves a deposit to a class with no holders is held and paid to the first holders.
     let mut w = World::new(&["alice"]);
-    register_battery(&mut w, "B1");
-    w.ok(
-        "issuer",
-        Call::CreateBatteryClass {
-            class: sym("POOL-A"),
-            name: text("A"),
-            supply_max: Amount(10),
-            batteries: vec![serial("B1")],
-            revenue_currency: sym("HKD"),
-        },
-    );
+    one_battery_class(&mut w);
     w.ok(
         "issuer",
         Call::Mint { currency: sym("HKD"), to: account("operator"), amount: Amount(1_000) },
