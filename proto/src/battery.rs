@@ -225,6 +225,14 @@ impl Attestation {
         }
     }
 
+    /// The currency its fee or payment is in.
+    pub fn currency(&self) -> &Symbol {
+        match self {
+            Attestation::Swap(a) => &a.currency,
+            Attestation::Energy(a) => &a.currency,
+        }
+    }
+
     /// Its counter.
     pub fn counter(&self) -> u64 {
         match self {
@@ -244,14 +252,25 @@ impl Attestation {
     }
 }
 
-/// The terms of a lease of a share class's batteries to a lessee. The lessor (an operator)
-/// signs the transaction; the lessee signs the terms ([`Domain::LeaseTerms`]).
+/// The terms of a lease of a share class's batteries to a lessee. Both sides are bound: the
+/// lessor (the class's issuer) or its delegate signs the transaction that opens the lease, the
+/// lessee signs these terms ([`Domain::LeaseTerms`]), and the terms name both, so nobody else
+/// can use a lessee's signed offer, and nobody can use it after `offer_expiry`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LeaseTerms {
     /// The share class whose batteries are leased and whose holders receive the rent.
     pub class: Symbol,
+    /// The lessor: the class's issuer, which alone (or through its delegate) may open the lease.
+    pub lessor: AccountId,
     /// Who leases them (and pays swap fees for the vehicles of its fleet).
     pub lessee: AccountId,
+    /// The lessee's offer lapses after this block time: the lease cannot be opened later.
+    pub offer_expiry: Timestamp,
+    /// The most one swap may charge the lessee's fleet as a fixed part, in the class's revenue
+    /// currency.
+    pub fee_per_swap_max: Amount,
+    /// The most one swap may charge per kWh delivered, on top of `fee_per_swap_max`.
+    pub fee_per_kwh_max: Amount,
     /// Rent per period, in the class's revenue currency.
     pub rent_per_period: Amount,
     /// Length of a period, in milliseconds.
@@ -262,6 +281,12 @@ pub struct LeaseTerms {
     pub deposit: Amount,
     /// How long rent may be overdue before the lessor can declare a default, in milliseconds.
     pub grace_ms: u64,
+    /// Periods the lessee may add alone, in total, at the same rent, before the term ends (the
+    /// lessor agreed to them by signing the lease open).
+    pub extension_periods_max: u32,
+    /// Periods of notice an early close costs: the lessee closes before the term ends only with
+    /// rent paid through the periods started so far plus these (capped at the term).
+    pub notice_periods: u32,
     /// Distinguishes otherwise identical leases.
     pub salt: u64,
 }

@@ -167,14 +167,24 @@ pub enum Call {
         /// The account.
         account: AccountId,
     },
-    /// Moves a lost wallet's membership and balances to a new key; the lost key is revoked.
+    /// Moves a lost wallet's membership and balances to a new key; the lost key is revoked. A
+    /// revoked key may be recovered too (once).
     RecoverWallet {
         /// The key that was lost.
         lost: AccountId,
         /// The key that replaces it (must not be a member yet).
         new: AccountId,
+        /// A new identity expiry for the replacement; `None` keeps the lost key's.
+        identity_expiry: Option<Timestamp>,
         /// Why, for the record.
         reason: Text,
+    },
+    /// Sets a member's identity expiry (after a new verification).
+    RenewIdentity {
+        /// The member.
+        account: AccountId,
+        /// When its identity verification now lapses.
+        identity_expiry: Timestamp,
     },
     /// Stops all movement of a share class (transfers, issues, redemptions, trades).
     PauseClass {
@@ -257,6 +267,11 @@ pub enum Call {
         /// The other party's signature over the terms.
         counterparty_signature: Signature,
     },
+    /// Cancels signed trade terms before they settle (either party): they can never settle.
+    CancelTrade {
+        /// The terms to cancel.
+        terms: TradeTerms,
+    },
 
     // ----- batteries (operator or issuer) -----
     /// Registers a battery: serial unique, status `Original`, health 100 %, in a warehouse.
@@ -287,7 +302,23 @@ pub enum Call {
         /// The restored state of health, for `Remanufactured` only.
         soh_permille: Option<u16>,
     },
-    /// A logistics move signed by an operator (swaps move custody through attestations).
+    /// Hands a battery's ownership to another operator or issuer (the owner only).
+    TransferBattery {
+        /// The battery.
+        serial: Serial,
+        /// The new owner.
+        to: AccountId,
+    },
+    /// Lets `delegate` act for the signer on the signer's batteries (passport, status,
+    /// logistics moves, class membership) and open leases of the signer's classes, or stops it.
+    SetDelegate {
+        /// The delegate.
+        delegate: AccountId,
+        /// True to allow, false to revoke.
+        allowed: bool,
+    },
+    /// A logistics move by the battery's owner or its delegate (swaps move custody through
+    /// attestations).
     MoveCustody {
         /// The battery.
         serial: Serial,
@@ -336,12 +367,11 @@ pub enum Call {
         /// The station.
         station: Symbol,
     },
-    /// Registers a vehicle and the fleet account that pays its swaps.
+    /// Registers a vehicle whose swaps the signer (its fleet) pays: only a fleet can name
+    /// itself as a vehicle's payer.
     RegisterVehicle {
         /// The vehicle id (e.g. a plate).
         vehicle: Symbol,
-        /// The fleet account (a verified member that holds assets).
-        fleet: AccountId,
     },
 
     // ----- attestations (anyone may relay) -----
@@ -369,7 +399,8 @@ pub enum Call {
         /// Periods paid.
         periods: u32,
     },
-    /// Extends the term (the lessee only: the lessor cannot change a running lease alone).
+    /// Extends the term (the lessee, before the term ends, within the extension cap the terms
+    /// set).
     ExtendLease {
         /// The lease.
         lease: Hash,
@@ -385,6 +416,17 @@ pub enum Call {
     /// Declares a default (lessor only) when rent is overdue beyond the grace period; the
     /// deposit goes to the class's holders.
     DefaultLease {
+        /// The lease.
+        lease: Hash,
+    },
+    /// Credits the class with the prepaid rent of every period started so far (anyone).
+    SettleLease {
+        /// The lease.
+        lease: Hash,
+    },
+    /// Pays an ended lease's deposit, kept in escrow because the lessee could not receive it
+    /// then, to the lessee (anyone may ask; the lessee must be able to receive now).
+    ReleaseDeposit {
         /// The lease.
         lease: Hash,
     },
@@ -530,6 +572,32 @@ pub enum ErrorCode {
     TooManyBatteries,
     /// The station slot already holds a battery.
     SlotOccupied,
+    /// The signer neither owns the battery (or class) nor acts as the owner's delegate.
+    NotOwner,
+    /// A record would exceed the largest value the state stores.
+    RecordTooLarge,
+    /// The account holds as many different assets as a member may.
+    TooManyHoldings,
+    /// The account has as many roles on records as a member may.
+    TooManyDuties,
+    /// The lessee's signed offer lapsed before the lease was opened.
+    OfferExpired,
+    /// The swap fee is above what the lease's tariff lets a swap charge.
+    FeeAboveTariff,
+    /// Extending would pass the extension cap the lease terms set.
+    ExtensionCapExceeded,
+    /// The term has not ended yet.
+    TermNotOver,
+    /// The trade terms were cancelled by a party.
+    TradeCancelled,
+    /// The account was already recovered to another key.
+    AlreadyRecovered,
+    /// There is nothing to release.
+    NothingToRelease,
+    /// The lease terms name another lessor.
+    NotLessorOfTerms,
+    /// The term has ended.
+    TermOver,
 }
 
 /// What happened to one transaction of a block.

@@ -1,8 +1,9 @@
 //! The execution context of one transaction: typed reads and writes over an overlay, so a call
 //! that fails leaves nothing behind.
 
-use crate::keys::{Duty, Holding, Key, Member, ShareClass};
+use crate::keys::{Duty, Holding, Key, MEMBER_ASSETS_MAX, MEMBER_DUTIES_MAX, Member, ShareClass};
 use crate::revenue;
+use crate::revenue::SCALE_BITS;
 use crate::store::{StorageError, Store};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -59,6 +60,8 @@ pub(crate) struct Cx<'a> {
     store: &'a dyn Store,
     block: &'a Pending,
     writes: Pending,
+    /// Set when a write is over the store's value limit.
+    oversized: bool,
     /// The block's height and time.
     pub ctx: BlockContext,
     /// The chain id.
@@ -75,7 +78,7 @@ impl<'a> Cx<'a> {
         chain_id: &'a ChainId,
         signer: AccountId,
     ) -> Cx<'a> {
-        Cx { store, block, writes: Pending::new(), ctx, chain_id, signer }
+        Cx { store, block, writes: Pending::new(), oversized: false, ctx, chain_id, signer }
     }
 
     /// The writes made so far.
@@ -102,9 +105,12 @@ impl<'a> Cx<'a> {
         }
     }
 
-    /// Stores `value` under `key`.
+    /// Stores `value` under `key`. A value over [`STATE_VALUE_BYTES_MAX`] marks the
+    /// transaction as failed (see [`Cx::check_sizes`]).
     pub(crate) fn put<T: Serialize>(&mut self, key: &Key, value: &T) {
-        self.writes.insert(key.encode(), Some(codec::encode(value)));
+        let bytes = codec::encode(value);
+        self.oversized |= bytes.len() > STATE_VALUE_BYTES_MAX;
+        self.writes.insert(key.encode(), Some(bytes));
     }
 
     /// Deletes `key`.
@@ -183,56 +189,143 @@ impl<'a> Cx<'a> {
         Ok(())
     }
 
-    /// Takes `amount` of `asset` from `account`.
+    /// Takes `amount` of `asset` from `account`. Zero takes nothing and writes nothing.
     pub(crate) fn debit(
         &mut self,
         asset: &Asset,
         account: AccountId,
         amount: Amount,
     ) -> Outcome<()> {
+        if amount.is_zero() {
+            return Ok(());
+        }
         let key = Key::Balance(asset.clone(), account);
-        let mut holding: Holding = self.get(&key)?.unwrap_or_default();
+        let mut holding: Holding = self.get(&key)?.ok_or(ErrorCode::InsufficientBalance)?;
         self.settle_revenue(asset, &mut holding)?;
         holding.amount =
             holding.amount.checked_sub(amount).ok_or(ErrorCode::InsufficientBalance)?;
-        self.put(&key, &holding);
-        Ok(())
+        self.store_holding(asset, account, &holding)
     }
 
-    /// Gives `amount` of `asset` to `account`, recording the asset among its holdings.
+    /// Gives `amount` of `asset` to `account`, listing the asset among its holdings. Zero
+    /// gives nothing and writes nothing.
     pub(crate) fn credit(
         &mut self,
         asset: &Asset,
         account: AccountId,
         amount: Amount,
     ) -> Outcome<()> {
-        let key = Key::Balance(asset.clone(), account);
-        let existing: Option<Holding> = self.get(&key)?;
-        if existing.is_none() {
-            let member_key = Key::Member(account);
-            let mut member: Member = self.member_or(account, ErrorCode::ReceiverNotVerified)?;
-            if !member.holdings.contains(asset) {
-                member.holdings.push(asset.clone());
-                member.holdings.sort();
-                self.put(&member_key, &member);
-            }
+        if amount.is_zero() {
+            return Ok(());
         }
-        let mut holding = existing.unwrap_or_default();
+        let key = Key::Balance(asset.clone(), account);
+        let mut holding: Holding = self.get(&key)?.unwrap_or_default();
         self.settle_revenue(asset, &mut holding)?;
         holding.amount = holding.amount.checked_add(amount).ok_or(ErrorCode::Overflow)?;
-        self.put(&key, &holding);
+        self.store_holding(asset, account, &holding)
+    }
+
+    /// Writes a holding and keeps the holder's index in step: a holding with shares or at
+    /// least one whole unit of revenue is listed under [`Key::Holds`]; an empty one is deleted.
+    /// A zero balance whose revenue is a fraction below one unit keeps its record (the fraction
+    /// stays exact) but is not listed, so it takes no room in the holder's cap.
+    pub(crate) fn store_holding(
+        &mut self,
+        asset: &Asset,
+        account: AccountId,
+        holding: &Holding,
+    ) -> Outcome<()> {
+        let key = Key::Balance(asset.clone(), account);
+        if holding.amount.is_zero() && holding.revenue_accrued == 0 {
+            self.delete(&key);
+        } else {
+            self.put(&key, holding);
+        }
+        let listed = !holding.amount.is_zero() || holding.revenue_accrued >> SCALE_BITS != 0;
+        self.set_listed(account, asset, listed)
+    }
+
+    /// Adds or removes `asset` from `account`'s holdings index, counting it in the member.
+    fn set_listed(&mut self, account: AccountId, asset: &Asset, listed: bool) -> Outcome<()> {
+        let index = Key::Holds(account, asset.clone());
+        if self.get::<()>(&index)?.is_some() == listed {
+            return Ok(());
+        }
+        let mut member = self.member_or(account, ErrorCode::ReceiverNotVerified)?;
+        if listed {
+            ensure(member.assets < MEMBER_ASSETS_MAX, ErrorCode::TooManyHoldings)?;
+            member.assets += 1;
+            self.put(&index, &());
+        } else {
+            member.assets = member.assets.saturating_sub(1);
+            self.delete(&index);
+        }
+        self.put(&Key::Member(account), &member);
         Ok(())
     }
 
     /// Records that `account` holds `duty`, so a wallet recovery can move it.
     pub(crate) fn add_duty(&mut self, account: AccountId, duty: Duty) -> Outcome<()> {
-        let mut member = self.member_or(account, ErrorCode::UnknownAccount)?;
-        if !member.duties.contains(&duty) {
-            member.duties.push(duty);
-            member.duties.sort();
-            self.put(&Key::Member(account), &member);
+        let index = Key::DutyOf(account, duty);
+        if self.get::<()>(&index)?.is_some() {
+            return Ok(());
         }
+        let mut member = self.member_or(account, ErrorCode::UnknownAccount)?;
+        ensure(member.duties < MEMBER_DUTIES_MAX, ErrorCode::TooManyDuties)?;
+        member.duties += 1;
+        self.put(&index, &());
+        self.put(&Key::Member(account), &member);
         Ok(())
+    }
+
+    /// Forgets that `account` holds `duty` (the record it names ended or changed hands).
+    pub(crate) fn remove_duty(&mut self, account: AccountId, duty: Duty) -> Outcome<()> {
+        let index = Key::DutyOf(account, duty);
+        if self.get::<()>(&index)?.is_none() {
+            return Ok(());
+        }
+        let mut member = self.member_or(account, ErrorCode::UnknownAccount)?;
+        member.duties = member.duties.saturating_sub(1);
+        self.delete(&index);
+        self.put(&Key::Member(account), &member);
+        Ok(())
+    }
+
+    /// The keys under `prefix`, as this transaction sees them (store, then the block's writes,
+    /// then its own), decoded.
+    pub(crate) fn scan(&self, prefix: &[u8]) -> Outcome<Vec<Key>> {
+        let mut present: BTreeMap<Vec<u8>, bool> = BTreeMap::new();
+        for (key, _) in self.store.scan_prefix(prefix)? {
+            present.insert(key, true);
+        }
+        for layer in [self.block, &self.writes] {
+            let pending = layer.range(prefix.to_vec()..).take_while(|(k, _)| k.starts_with(prefix));
+            for (key, value) in pending {
+                present.insert(key.clone(), value.is_some());
+            }
+        }
+        let mut keys = Vec::new();
+        for (bytes, _) in present.into_iter().filter(|(_, live)| *live) {
+            let key = codec::decode::<Key>(&bytes, STATE_VALUE_BYTES_MAX).map_err(|error| {
+                let reason = error.to_string();
+                Fail::Storage(StorageError::Corrupt { key: volt_proto_hex(&bytes), reason })
+            })?;
+            keys.push(key);
+        }
+        Ok(keys)
+    }
+
+    /// True if the signer is `owner` or a delegate `owner` named.
+    pub(crate) fn acts_for(&self, owner: AccountId) -> Outcome<bool> {
+        if self.signer == owner {
+            return Ok(true);
+        }
+        Ok(self.get::<()>(&Key::Delegate(owner, self.signer))?.is_some())
+    }
+
+    /// Fails with `NotOwner` unless the signer is `owner` or its delegate.
+    pub(crate) fn require_acts_for(&self, owner: AccountId) -> Outcome<()> {
+        ensure(self.acts_for(owner)?, ErrorCode::NotOwner)
     }
 
     /// Moves `amount` of `asset` between two accounts.
@@ -245,6 +338,12 @@ impl<'a> Cx<'a> {
     ) -> Outcome<()> {
         self.debit(asset, from, amount)?;
         self.credit(asset, to, amount)
+    }
+
+    /// Fails with `RecordTooLarge` if any value this transaction wrote is over the store's
+    /// limit: refused at write as the transaction's failure, never found at read as corruption.
+    pub(crate) fn check_sizes(&self) -> Outcome<()> {
+        ensure(!self.oversized, ErrorCode::RecordTooLarge)
     }
 }
 

@@ -6,8 +6,8 @@
 
 use crate::State;
 use crate::keys::{
-    AttestationRecord, Battery, Currency, Holding, Key, Lease, LeaseStatus, Member, ShareClass,
-    Station,
+    AttestationRecord, Battery, Currency, Duty, Holding, Key, Lease, LeaseStatus, Member,
+    ShareClass, Station,
 };
 use crate::revenue::SCALE_BITS;
 use crate::store::Store;
@@ -76,6 +76,9 @@ struct Snapshot {
     attestations: BTreeMap<Symbol, BTreeSet<u64>>,
     slots: BTreeMap<(Symbol, u16), Serial>,
     class_batteries: BTreeMap<Symbol, Vec<Serial>>,
+    listed: BTreeSet<(AccountId, Asset)>,
+    duties: BTreeMap<AccountId, u32>,
+    duty_entries: BTreeSet<(AccountId, Duty)>,
 }
 
 impl Snapshot {
@@ -130,7 +133,19 @@ fn snapshot<S: Store>(state: &State<S>) -> Result<Snapshot, Violation> {
             Key::Slot(station, slot) => {
                 s.slots.insert((station, slot), decode("slot", value)?);
             }
-            Key::Meta | Key::TradeSettled(_) | Key::Vehicle(_) | Key::Evidence(..) => {}
+            Key::Holds(account, asset) => {
+                s.listed.insert((account, asset));
+            }
+            Key::DutyOf(account, duty) => {
+                *s.duties.entry(account).or_default() += 1;
+                s.duty_entries.insert((account, duty));
+            }
+            Key::Meta
+            | Key::TradeSettled(_)
+            | Key::TradeCancelled(_)
+            | Key::Vehicle(_)
+            | Key::Evidence(..)
+            | Key::Delegate(..) => {}
         }
     }
     Ok(s)
@@ -140,6 +155,7 @@ fn snapshot<S: Store>(state: &State<S>) -> Result<Snapshot, Violation> {
 pub fn check<S: Store>(state: &State<S>) -> Result<(), Violation> {
     let s = snapshot(state)?;
     check_supply(&s)?;
+    check_duties(&s)?;
     check_revenue(&s)?;
     check_batteries_and_leases(&s)?;
     check_counters(&s)
@@ -175,17 +191,36 @@ fn check_supply(s: &Snapshot) -> Result<(), Violation> {
         if let Some(revenue) = s.classes.get(&lease.terms.class).and_then(|c| c.revenue.as_ref()) {
             let cash = Asset::Cash(revenue.currency.clone());
             add(summed.entry(cash.clone()).or_default(), lease.deposit_held, &cash)?;
+            add(summed.entry(cash.clone()).or_default(), lease.rent_held, &cash)?;
         }
     }
+    let mut listed = 0usize;
     for (asset, account, holding) in &s.holdings {
-        let member = s.members.get(account).ok_or_else(|| dangling("holder", account))?;
+        s.members.get(account).ok_or_else(|| dangling("holder", account))?;
         if !recorded.contains_key(asset) {
             return Err(dangling("asset", asset));
         }
-        if !holding.amount.is_zero() && !member.holdings.contains(asset) {
+        let must_list = !holding.amount.is_zero() || holding.revenue_accrued >> SCALE_BITS != 0;
+        let is_listed = s.listed.contains(&(*account, asset.clone()));
+        if holding.amount.is_zero() && holding.revenue_accrued == 0 {
+            return Err(dangling("empty balance record", &(asset, account)));
+        }
+        if must_list != is_listed {
             return Err(Violation::Unlisted(asset.clone()));
         }
+        listed += usize::from(is_listed);
         add(summed.entry(asset.clone()).or_default(), holding.amount, asset)?;
+    }
+    // Every listing names a record, and each member's counts match its index entries.
+    if listed != s.listed.len() {
+        return Err(dangling("holdings index entry without a balance", &s.listed.len()));
+    }
+    for (account, member) in &s.members {
+        let assets = s.listed.iter().filter(|(a, _)| a == account).count();
+        let duties = s.duties.get(account).copied().unwrap_or_default();
+        if assets != member.assets as usize || duties != member.duties {
+            return Err(dangling("member index counts", account));
+        }
     }
     for (asset, recorded) in recorded {
         let summed = summed.get(&asset).copied().unwrap_or_default();
@@ -259,10 +294,20 @@ fn check_batteries_and_leases(s: &Snapshot) -> Result<(), Violation> {
     // Every active lease holds each of its batteries: no battery is under two active leases.
     for (id, lease) in &s.leases {
         if lease.status != LeaseStatus::Active {
-            if !lease.deposit_held.is_zero() {
-                return Err(dangling("deposit of an ended lease", id));
+            // An ended lease keeps only a deposit its lessee could not receive yet.
+            if !lease.rent_held.is_zero()
+                || lease.status == LeaseStatus::Defaulted && !lease.deposit_held.is_zero()
+            {
+                return Err(dangling("escrow of an ended lease", id));
             }
             continue;
+        }
+        if lease.periods_released > lease.periods_paid || lease.periods_paid > lease.periods_total {
+            return Err(dangling("lease period counts", id));
+        }
+        let unreleased = u128::from(lease.periods_paid - lease.periods_released);
+        if lease.terms.rent_per_period.0.checked_mul(unreleased) != Some(lease.rent_held.0) {
+            return Err(dangling("rent held in escrow", id));
         }
         s.classes.get(&lease.terms.class).ok_or_else(|| dangling("class", id))?;
         for serial in s.batteries_of(&lease.terms.class) {
@@ -270,6 +315,31 @@ fn check_batteries_and_leases(s: &Snapshot) -> Result<(), Violation> {
             if held_by != Some(*id) {
                 return Err(Violation::Lease(serial.clone()));
             }
+        }
+    }
+    Ok(())
+}
+
+/// Every role index entry names a record that names the member in that role.
+fn check_duties(s: &Snapshot) -> Result<(), Violation> {
+    for (account, duty) in &s.duty_entries {
+        let holds = match duty {
+            Duty::BatteryOwner(serial) => s.batteries.get(serial).map(|b| b.owner == *account),
+            Duty::Lessor(id) => s.leases.get(id).map(|l| l.lessor == *account),
+            Duty::Lessee(id) => s.leases.get(id).map(|l| l.lessee == *account),
+            Duty::ClassIssuer(class) => s.classes.get(class).map(|c| c.issuer == *account),
+            Duty::CurrencyIssuer(c) => s.currencies.get(c).map(|c| c.issuer == *account),
+            Duty::StationOperator(id) => s.stations.get(id).map(|st| st.operator == *account),
+            // Vehicles are not decoded here; their fleet is checked where swaps read them.
+            Duty::Fleet(_) => Some(true),
+        };
+        if holds != Some(true) {
+            return Err(dangling("role index entry", &(account, duty)));
+        }
+    }
+    for (serial, battery) in &s.batteries {
+        if !s.duty_entries.contains(&(battery.owner, Duty::BatteryOwner(serial.clone()))) {
+            return Err(dangling("battery owner not indexed", serial));
         }
     }
     Ok(())

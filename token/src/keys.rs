@@ -5,6 +5,7 @@
 //! that wants a proof for its balance builds `Key::Balance(asset, account)` and encodes it.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use volt_proto::{AccountId, Amount, Asset, ChainId, Hash, Height, Nonce, Role, Symbol, Text};
 use volt_proto::{
     Attestation, BatteryStatus, Custody, ErrorCode, LeaseTerms, Passport, Serial, Signature,
@@ -43,6 +44,34 @@ pub enum Key {
     Slot(Symbol, u16),
     /// The batteries of a battery share class: a `Vec<Serial>`.
     ClassBatteries(Symbol),
+    /// An index entry: the account holds a [`Key::Balance`] record of the asset (value `()`).
+    /// Lives under its own key, so a member record stays small however much it holds.
+    Holds(AccountId, Asset),
+    /// An index entry: the account is named in this role on a record (value `()`), so a wallet
+    /// recovery can hand every role to the new key.
+    DutyOf(AccountId, Duty),
+    /// A delegation: the second account may act for the first on its batteries and classes
+    /// (value `()`).
+    Delegate(AccountId, AccountId),
+    /// Trade terms cancelled by a party, by trade id: the [`Height`] of the cancellation.
+    TradeCancelled(Hash),
+}
+
+/// Variant indexes of the keys that are scanned by account prefix. Checked against the codec
+/// by a test, so a reordering of [`Key`] cannot silently break the scans.
+const HOLDS_TAG: u32 = 14;
+const DUTY_OF_TAG: u32 = 15;
+
+impl Key {
+    /// The byte prefix shared by every `Key::Holds(account, _)`.
+    pub fn holds_prefix(account: AccountId) -> Vec<u8> {
+        codec::encode(&(HOLDS_TAG, account))
+    }
+
+    /// The byte prefix shared by every `Key::DutyOf(account, _)`.
+    pub fn duties_prefix(account: AccountId) -> Vec<u8> {
+        codec::encode(&(DUTY_OF_TAG, account))
+    }
 }
 
 impl Key {
@@ -76,11 +105,24 @@ pub struct Member {
     pub revoked: bool,
     /// The nonce its next transaction must carry.
     pub next_nonce: Nonce,
-    /// Assets it holds a (possibly zero) balance of, so recovery can move them all.
-    pub holdings: Vec<Asset>,
-    /// Records that name it in a role, so recovery can hand them all to the new key.
-    pub duties: Vec<Duty>,
+    /// How many assets it has a balance record of (each listed under [`Key::Holds`]); at most
+    /// [`MEMBER_ASSETS_MAX`].
+    pub assets: u32,
+    /// How many roles on records name it (each listed under [`Key::DutyOf`]); at most
+    /// [`MEMBER_DUTIES_MAX`].
+    pub duties: u32,
+    /// The key its wallet was recovered to, once recovered.
+    pub recovered_to: Option<AccountId>,
 }
+
+/// Most different assets one member may hold a record of. Others can send a member new assets,
+/// so the member can always make room: a balance that reaches zero (transfer it away, redeem
+/// it, claim its revenue) drops its record.
+pub const MEMBER_ASSETS_MAX: u32 = 1_024;
+
+/// Most roles on records one member may hold (vehicles it pays for, stations, classes,
+/// batteries, leases). Every one is taken on with the member's own signature.
+pub const MEMBER_DUTIES_MAX: u32 = 16_384;
 
 /// A record that names a member in a role other than holder.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -97,6 +139,8 @@ pub enum Duty {
     Lessor(Hash),
     /// The lessee of a lease.
     Lessee(Hash),
+    /// The owner of a battery.
+    BatteryOwner(Serial),
 }
 
 impl Member {
@@ -207,8 +251,11 @@ pub struct Health {
 pub struct Battery {
     /// Static passport.
     pub passport: Passport,
-    /// Who registered it.
-    pub registrar: AccountId,
+    /// Who owns it: the registrar, until it hands the battery over. Only the owner or its
+    /// delegate changes its passport document, status, custody (outside swaps) or class.
+    pub owner: AccountId,
+    /// The account the owner offered the battery to, until it accepts.
+    pub offered_to: Option<AccountId>,
     /// Lifecycle status (forward only).
     pub status: BatteryStatus,
     /// Its one custodian.
@@ -246,6 +293,13 @@ pub struct Station {
     pub disputed: u64,
     /// Energy delivered through settled swaps and exports, in watt-hours.
     pub energy_wh: u64,
+    /// Fees and energy payments settled, per currency (one entry per currency it was paid in).
+    pub totals: BTreeMap<Symbol, FeeTotals>,
+}
+
+/// A station's settled fees in one currency.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeeTotals {
     /// Fees and energy payments settled.
     pub fees: Amount,
     /// The operator's cut of them.
@@ -275,7 +329,7 @@ pub enum LeaseStatus {
 pub struct Lease {
     /// The agreed terms.
     pub terms: LeaseTerms,
-    /// The operator that opened it.
+    /// The lessor (the class's issuer when it was opened; follows a wallet recovery).
     pub lessor: AccountId,
     /// The current lessee: `terms.lessee` unless the lessee's wallet was recovered to a new key.
     pub lessee: AccountId,
@@ -285,7 +339,13 @@ pub struct Lease {
     pub periods_total: u32,
     /// Periods paid.
     pub periods_paid: u32,
-    /// Deposit held in escrow (zero once returned or forfeited).
+    /// Periods whose rent has been credited to the class (rent is credited as each paid
+    /// period starts, so prepaid rent reaches the holders of each period).
+    pub periods_released: u32,
+    /// Rent paid for periods not started yet, held in escrow.
+    pub rent_held: Amount,
+    /// Deposit held in escrow (zero once returned or forfeited; kept while the lessee cannot
+    /// receive it).
     pub deposit_held: Amount,
     /// Status.
     pub status: LeaseStatus,
@@ -371,5 +431,24 @@ impl ShareClass {
     pub fn outstanding(&self) -> Amount {
         // Redemptions are bounded by holdings, which are bounded by issues.
         Amount(self.issued.0.saturating_sub(self.redeemed.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scan_prefixes_match_the_encoded_keys() {
+        // Proves the account prefixes used by scans are exactly the start of the encoded keys.
+        let account = AccountId([7; 32]);
+        let asset = Asset::Cash(Symbol::new("HKD").unwrap());
+        let holds = Key::Holds(account, asset).encode();
+        assert!(holds.starts_with(&Key::holds_prefix(account)));
+        let duty = Key::DutyOf(account, Duty::Lessee(Hash([1; 32]))).encode();
+        assert!(duty.starts_with(&Key::duties_prefix(account)));
+        let other = Key::Holds(AccountId([8; 32]), Asset::Shares(Symbol::new("A").unwrap()));
+        assert!(!other.encode().starts_with(&Key::holds_prefix(account)));
+        assert!(!duty.starts_with(&Key::holds_prefix(account)));
     }
 }

@@ -7,7 +7,9 @@
 //! moved to `per_share`) before its share balance changes, so earnings always use the balance
 //! actually held while the revenue arrived. Claims pay whole units and keep the fraction, so no
 //! claim schedule loses or gains anything. Revenue arriving while no shares are outstanding is
-//! `held` and joins the next deposit that finds shares outstanding.
+//! `held` for the shares not yet issued: each issuance of `a` of the `u` unissued shares
+//! releases `⌊held · a / u⌋` to its receiver (so issuing one share to yourself releases one
+//! share's part, not the pot). Held revenue of a class with no shares left to issue stays held.
 //!
 //! Exact conservation, in scaled units (checked by [`crate::invariants`]):
 //! `(deposited − held − claimed) · 2⁶⁴ = Σ holders (accrued + n · (per_share − checkpoint)) + carry`.
@@ -33,13 +35,18 @@ pub(crate) fn distribute(
         revenue.held = revenue.held.checked_add(amount).ok_or(ErrorCode::Overflow)?;
         return Ok(());
     }
-    let units = amount.checked_add(revenue.held).ok_or(ErrorCode::Overflow)?;
-    let scaled = scale(units)?.checked_add(revenue.carry).ok_or(ErrorCode::Overflow)?;
+    let scaled = scale(amount)?.checked_add(revenue.carry).ok_or(ErrorCode::Overflow)?;
     let delta = scaled / outstanding.0;
     let per_share = revenue.per_share.checked_add(delta).ok_or(ErrorCode::Overflow)?;
     revenue.per_share = per_share;
     revenue.carry = scaled % outstanding.0;
-    revenue.held = Amount::ZERO;
+    Ok(())
+}
+
+/// Adds whole `units` of revenue straight to a holder (held revenue released at issuance).
+pub(crate) fn add_units(holding: &mut Holding, units: Amount) -> Result<(), ErrorCode> {
+    holding.revenue_accrued =
+        holding.revenue_accrued.checked_add(scale(units)?).ok_or(ErrorCode::Overflow)?;
     Ok(())
 }
 
@@ -110,14 +117,15 @@ mod tests {
     }
 
     #[test]
-    fn revenue_at_zero_supply_is_held_then_distributed() {
+    fn revenue_at_zero_supply_is_held_for_unissued_shares() {
         // Proves revenue arriving with no shares outstanding is not lost.
         let mut r = revenue();
         distribute(&mut r, Amount(50), Amount::ZERO).unwrap();
         assert_eq!((r.held, r.per_share), (Amount(50), 0));
         distribute(&mut r, Amount(50), Amount(4)).unwrap();
-        assert_eq!(r.held, Amount::ZERO);
-        assert_eq!(claimable(&holding(4), r.per_share).unwrap(), Amount(100));
+        // Held revenue waits for issuance; it does not join later deposits.
+        assert_eq!(r.held, Amount(50));
+        assert_eq!(claimable(&holding(4), r.per_share).unwrap(), Amount(50));
     }
 
     #[test]

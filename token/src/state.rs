@@ -143,8 +143,9 @@ impl<S: Store> State<S> {
                 frozen: false,
                 revoked: false,
                 next_nonce: Nonce(0),
-                holdings: Vec::new(),
-                duties: Vec::new(),
+                assets: 0,
+                duties: 0,
+                recovered_to: None,
             };
             if members.insert(m.account, member).is_some() {
                 return Err(GenesisError::DuplicateMember(m.account));
@@ -159,12 +160,13 @@ impl<S: Store> State<S> {
                 let (currency, issuer) = (currency.clone(), *issuer);
                 return Err(GenesisError::BadIssuer { currency, issuer });
             };
-            member.duties.push(Duty::CurrencyIssuer(currency.clone()));
+            member.duties += 1;
+            let duty = Duty::CurrencyIssuer(currency.clone());
+            put(Key::DutyOf(*issuer, duty), codec::encode(&()));
             let record = Currency { issuer: *issuer, minted: Amount::ZERO, burned: Amount::ZERO };
             put(Key::Currency(currency.clone()), codec::encode(&record));
         }
-        for (account, mut member) in members {
-            member.duties.sort();
+        for (account, member) in members {
             put(Key::Member(account), codec::encode(&member));
         }
         let writes: Vec<Write> = writes.into_iter().collect();
@@ -299,7 +301,10 @@ impl<S: Store> State<S> {
             return reject(ErrorCode::NonceSkipped);
         }
         let mut cx = cx;
-        let outcome = match calls::execute(&mut cx, &body.call) {
+        let outcome = match calls::execute(&mut cx, &body.call).and_then(|done| {
+            cx.check_sizes()?;
+            Ok(done)
+        }) {
             Ok(done) => {
                 let writes = cx.into_writes();
                 block.extend(writes);

@@ -33,6 +33,9 @@ pub trait Store {
     fn apply(&mut self, writes: &[Write]) -> Result<(), StorageError>;
     /// Every entry in key order (for invariant checks and audits).
     fn entries(&self) -> Result<Vec<Entry>, StorageError>;
+    /// Every entry whose key starts with `prefix`, in key order. The ledger scans only small
+    /// per-account indexes this way (bounded by `MEMBER_ASSETS_MAX` and `MEMBER_DUTIES_MAX`).
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<Entry>, StorageError>;
 }
 
 /// An in-memory store.
@@ -75,5 +78,14 @@ impl Store for MemStore {
 
     fn entries(&self) -> Result<Vec<Entry>, StorageError> {
         Ok(self.map.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+    }
+
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<Entry>, StorageError> {
+        Ok(self
+            .map
+            .range(prefix.to_vec()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
     }
 }

@@ -55,9 +55,10 @@ pub(crate) fn submit(
     let effect = match settled {
         Ok(receipt) => {
             record.energy_wh = record.energy_wh.saturating_add(receipt.energy_wh);
-            record.fees = record.fees.checked_add(receipt.fee).ok_or(ErrorCode::Overflow)?;
-            record.operator_cut =
-                record.operator_cut.checked_add(receipt.operator_cut).ok_or(ErrorCode::Overflow)?;
+            let totals = record.totals.entry(attestation.currency().clone()).or_default();
+            totals.fees = totals.fees.checked_add(receipt.fee).ok_or(ErrorCode::Overflow)?;
+            totals.operator_cut =
+                totals.operator_cut.checked_add(receipt.operator_cut).ok_or(ErrorCode::Overflow)?;
             match attestation {
                 Attestation::Swap(_) => {
                     record.swaps = record.swaps.saturating_add(1);
@@ -160,6 +161,15 @@ fn pay(
     Ok(cut)
 }
 
+/// The most a swap delivering `energy_wh` may charge under the lease: the fleet agreed to this
+/// and no more when it signed the terms.
+fn tariff(lease: &Lease, energy_wh: u64) -> Outcome<Amount> {
+    let per_kwh = lease.terms.fee_per_kwh_max.0.checked_mul(u128::from(energy_wh));
+    let energy_part = per_kwh.ok_or(ErrorCode::Overflow)? / 1_000;
+    let max = lease.terms.fee_per_swap_max.0.checked_add(energy_part);
+    Ok(Amount(max.ok_or(ErrorCode::Overflow)?))
+}
+
 fn settle_swap(
     cx: &mut Cx<'_>,
     station: &Station,
@@ -184,6 +194,7 @@ fn settle_swap(
     let lease: Lease = cx.get(&Key::Lease(lease_id))?.ok_or(ErrorCode::BatteryNotLeased)?;
     let leased = lease.status == LeaseStatus::Active && lease.lessee == vehicle.fleet;
     ensure(leased, ErrorCode::BatteryNotLeased)?;
+    ensure(swap.fee <= tariff(&lease, swap.energy_wh)?, ErrorCode::FeeAboveTariff)?;
     let class = credited_class(cx, &into, &swap.currency)?;
     let operator_cut = pay(cx, station, vehicle.fleet, swap.fee, &swap.currency, &class)?;
 

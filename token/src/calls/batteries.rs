@@ -1,11 +1,19 @@
-//! The battery registry: register, passport document, status (forward only), logistics moves,
-//! and share classes over batteries.
+//! The battery registry: register, hand over, delegate, passport document, status (forward
+//! only), logistics moves, and share classes over batteries.
+//!
+//! Whose is it: a battery belongs to its owner (the registrar until it hands the battery over).
+//! Only the owner, or a delegate the owner named with `SetDelegate`, changes its passport
+//! document, status, custody outside swaps, or puts it in a class. Station controllers move
+//! custody only through swap attestations, and only of batteries leased to the vehicle's fleet.
 
 use crate::exec::{Cx, Outcome, ensure};
-use crate::keys::{Battery, Currency, Duty, Health, Key, Revenue, ShareClass, Station, Vehicle};
+use crate::keys::{
+    Battery, Currency, Duty, Health, Key, Lease, LeaseStatus, Revenue, ShareClass, Station, Vehicle,
+};
 use std::collections::BTreeSet;
 use volt_proto::{
-    Amount, BatteryStatus, Custody, ErrorCode, Hash, Passport, Role, Serial, Symbol, Text,
+    AccountId, Amount, BatteryStatus, Custody, ErrorCode, Hash, Passport, Role, Serial, Symbol,
+    Text,
 };
 
 /// Most batteries one share class may cover.
@@ -34,7 +42,8 @@ pub(crate) fn register(
     ensure(cx.get::<Battery>(&key)?.is_none(), ErrorCode::AlreadyExists)?;
     let record = Battery {
         passport: passport.clone(),
-        registrar: cx.signer,
+        owner: cx.signer,
+        offered_to: None,
         status: BatteryStatus::Original,
         custody: Custody::Warehouse(warehouse.clone()),
         health: Health {
@@ -48,7 +57,57 @@ pub(crate) fn register(
         last_attestation: None,
     };
     cx.put(&key, &record);
+    cx.add_duty(cx.signer, Duty::BatteryOwner(serial.clone()))
+}
+
+/// A battery changes owner in two steps, so nobody is handed a battery (and a duty) it did not
+/// accept: the owner (or its delegate) offers it to `to`; `to` accepts by making the same call
+/// naming itself.
+pub(crate) fn transfer(cx: &mut Cx<'_>, serial: &Serial, to: AccountId) -> Outcome<()> {
+    let key = Key::Battery(serial.clone());
+    let mut record = battery(cx, serial)?;
+    if to == cx.signer && record.offered_to == Some(to) {
+        cx.require_role(&[Role::Operator, Role::Issuer])?;
+        cx.remove_duty(record.owner, Duty::BatteryOwner(serial.clone()))?;
+        cx.add_duty(to, Duty::BatteryOwner(serial.clone()))?;
+        record.owner = to;
+        record.offered_to = None;
+    } else {
+        cx.require_acts_for(record.owner)?;
+        ensure(to != record.owner, ErrorCode::SelfTransfer)?;
+        let receiver = cx.require_receiver(to)?;
+        ensure(matches!(receiver.role, Role::Operator | Role::Issuer), ErrorCode::WrongRole)?;
+        ensure(record.offered_to != Some(to), ErrorCode::NoChange)?;
+        record.offered_to = Some(to);
+    }
+    cx.put(&key, &record);
     Ok(())
+}
+
+/// Names (or stops naming) a delegate that acts for the signer on its batteries and classes.
+pub(crate) fn set_delegate(cx: &mut Cx<'_>, delegate: AccountId, allowed: bool) -> Outcome<()> {
+    cx.require_role(&[Role::Operator, Role::Issuer])?;
+    ensure(delegate != cx.signer, ErrorCode::SelfTransfer)?;
+    let key = Key::Delegate(cx.signer, delegate);
+    let present = cx.get::<()>(&key)?.is_some();
+    ensure(present != allowed, ErrorCode::NoChange)?;
+    if allowed {
+        let member = cx.member_or(delegate, ErrorCode::UnknownAccount)?;
+        ensure(!member.revoked, ErrorCode::UnknownAccount)?;
+        ensure(matches!(member.role, Role::Operator | Role::Issuer), ErrorCode::WrongRole)?;
+        cx.put(&key, &());
+    } else {
+        cx.delete(&key);
+    }
+    Ok(())
+}
+
+/// The battery, if the signer is its owner or the owner's delegate.
+fn owned(cx: &Cx<'_>, serial: &Serial) -> Outcome<Battery> {
+    cx.require_role(&[Role::Operator, Role::Issuer])?;
+    let record = battery(cx, serial)?;
+    cx.require_acts_for(record.owner)?;
+    Ok(record)
 }
 
 pub(crate) fn update_document(
@@ -57,8 +116,7 @@ pub(crate) fn update_document(
     document_hash: Hash,
     document_uri: &Text,
 ) -> Outcome<()> {
-    cx.require_role(&[Role::Operator, Role::Issuer])?;
-    let mut record = battery(cx, serial)?;
+    let mut record = owned(cx, serial)?;
     record.passport.document_hash = document_hash;
     record.passport.document_uri = document_uri.clone();
     cx.put(&Key::Battery(serial.clone()), &record);
@@ -71,8 +129,7 @@ pub(crate) fn set_status(
     status: BatteryStatus,
     soh_permille: Option<u16>,
 ) -> Outcome<()> {
-    cx.require_role(&[Role::Operator])?;
-    let mut record = battery(cx, serial)?;
+    let mut record = owned(cx, serial)?;
     ensure(record.status.may_become(status), ErrorCode::StatusBackwards)?;
     if status == BatteryStatus::Waste {
         ensure(record.lease.is_none(), ErrorCode::BatteryLeased)?;
@@ -89,8 +146,7 @@ pub(crate) fn set_status(
 }
 
 pub(crate) fn move_custody(cx: &mut Cx<'_>, serial: &Serial, to: &Custody) -> Outcome<()> {
-    cx.require_role(&[Role::Operator])?;
-    let mut record = battery(cx, serial)?;
+    let mut record = owned(cx, serial)?;
     if record.status == BatteryStatus::Waste {
         ensure(matches!(to, Custody::Recycler(_)), ErrorCode::BatteryRetired)?;
     }
@@ -102,8 +158,17 @@ pub(crate) fn move_custody(cx: &mut Cx<'_>, serial: &Serial, to: &Custody) -> Ou
             ensure(*slot < s.slots, ErrorCode::OutOfRange)?;
         }
         Custody::Vehicle(vehicle) => {
-            let v: Option<Vehicle> = cx.get(&Key::Vehicle(vehicle.clone()))?;
-            ensure(v.is_some(), ErrorCode::UnknownVehicle)?;
+            // Into a vehicle only within a lease to the vehicle's fleet: the fleet agreed to
+            // the lease, so it agreed to carry (and pay for) this battery.
+            let v: Vehicle =
+                cx.get(&Key::Vehicle(vehicle.clone()))?.ok_or(ErrorCode::UnknownVehicle)?;
+            let lease: Option<Lease> = match record.lease {
+                Some(id) => cx.get(&Key::Lease(id))?,
+                None => None,
+            };
+            let leased =
+                lease.is_some_and(|l| l.status == LeaseStatus::Active && l.lessee == v.fleet);
+            ensure(leased, ErrorCode::BatteryNotLeased)?;
         }
         Custody::Warehouse(_) | Custody::Recycler(_) => {}
     }
@@ -142,6 +207,7 @@ pub(crate) fn create_class(
     ensure(currency.is_some(), ErrorCode::UnknownCurrency)?;
     for serial in batteries {
         let mut record = battery(cx, serial)?;
+        cx.require_acts_for(record.owner)?;
         ensure(record.status != BatteryStatus::Waste, ErrorCode::BatteryRetired)?;
         ensure(record.class.is_none(), ErrorCode::BatteryInClass)?;
         record.class = Some(class.clone());

@@ -2,7 +2,9 @@
 //! share class. All signed by an admin (pausing also by the class's issuer).
 
 use crate::exec::{Cx, Outcome, ensure};
-use crate::keys::{Currency, Duty, Holding, Key, Lease, Member, ShareClass, Station, Vehicle};
+use crate::keys::{
+    Battery, Currency, Duty, Holding, Key, Lease, Member, ShareClass, Station, Vehicle,
+};
 use volt_proto::sig::PublicKey;
 use volt_proto::{AccountId, ErrorCode, Nonce, Role, Symbol, Timestamp};
 
@@ -23,8 +25,9 @@ pub(crate) fn register(
         frozen: false,
         revoked: false,
         next_nonce: Nonce(0),
-        holdings: Vec::new(),
-        duties: Vec::new(),
+        assets: 0,
+        duties: 0,
+        recovered_to: None,
     };
     cx.put(&key, &member);
     Ok(())
@@ -48,38 +51,64 @@ pub(crate) fn set_frozen(cx: &mut Cx<'_>, account: AccountId, frozen: bool) -> O
     Ok(())
 }
 
-/// Moves the lost key's membership and every balance to `new`; the lost key is revoked and
-/// keeps an empty record for the audit trail.
-pub(crate) fn recover(cx: &mut Cx<'_>, lost: AccountId, new: AccountId) -> Outcome<()> {
+/// Moves the lost key's membership, every listed balance and every role to `new`; the lost
+/// key is revoked and keeps a record naming its successor, for the audit trail. A revoked key
+/// can be recovered (a key revoked because it was stolen still owns its assets), but only once.
+/// Delegations the lost key granted lapse: the new key grants them again if it wants them.
+pub(crate) fn recover(
+    cx: &mut Cx<'_>,
+    lost: AccountId,
+    new: AccountId,
+    identity_expiry: Option<Timestamp>,
+) -> Outcome<()> {
     cx.require_role(&[Role::Admin])?;
     PublicKey::from_account(new).map_err(|_| ErrorCode::BadKey)?;
     let mut old = cx.member_or(lost, ErrorCode::UnknownAccount)?;
-    ensure(!old.revoked, ErrorCode::UnknownAccount)?;
+    ensure(old.recovered_to.is_none(), ErrorCode::AlreadyRecovered)?;
     ensure(cx.get::<Member>(&Key::Member(new))?.is_none(), ErrorCode::AlreadyExists)?;
-    let holdings = std::mem::take(&mut old.holdings);
-    for asset in &holdings {
+    for key in cx.scan(&Key::holds_prefix(lost))? {
+        let Key::Holds(_, asset) = key else { continue };
         let from = Key::Balance(asset.clone(), lost);
         if let Some(holding) = cx.get::<Holding>(&from)? {
             cx.delete(&from);
             cx.put(&Key::Balance(asset.clone(), new), &holding);
         }
+        cx.delete(&Key::Holds(lost, asset.clone()));
+        cx.put(&Key::Holds(new, asset), &());
     }
-    let duties = std::mem::take(&mut old.duties);
-    for duty in &duties {
-        hand_over(cx, duty, lost, new)?;
+    for key in cx.scan(&Key::duties_prefix(lost))? {
+        let Key::DutyOf(_, duty) = key else { continue };
+        hand_over(cx, &duty, lost, new)?;
+        cx.delete(&Key::DutyOf(lost, duty.clone()));
+        cx.put(&Key::DutyOf(new, duty), &());
     }
     let replacement = Member {
         role: old.role,
-        identity_expiry: old.identity_expiry,
+        identity_expiry: identity_expiry.unwrap_or(old.identity_expiry),
         frozen: old.frozen,
         revoked: false,
         next_nonce: Nonce(0),
-        holdings,
-        duties,
+        assets: old.assets,
+        duties: old.duties,
+        recovered_to: None,
     };
     old.revoked = true;
+    old.assets = 0;
+    old.duties = 0;
+    old.recovered_to = Some(new);
     cx.put(&Key::Member(lost), &old);
     cx.put(&Key::Member(new), &replacement);
+    Ok(())
+}
+
+/// Sets a member's identity expiry after a new verification (admin).
+pub(crate) fn renew(cx: &mut Cx<'_>, account: AccountId, expiry: Timestamp) -> Outcome<()> {
+    cx.require_role(&[Role::Admin])?;
+    let mut member = cx.member_or(account, ErrorCode::UnknownAccount)?;
+    ensure(!member.revoked, ErrorCode::UnknownAccount)?;
+    ensure(member.identity_expiry != expiry, ErrorCode::NoChange)?;
+    member.identity_expiry = expiry;
+    cx.put(&Key::Member(account), &member);
     Ok(())
 }
 
@@ -116,6 +145,13 @@ fn hand_over(cx: &mut Cx<'_>, duty: &Duty, lost: AccountId, new: AccountId) -> O
             let key = Key::Vehicle(vehicle.clone());
             if let Some(mut record) = cx.get::<Vehicle>(&key)? {
                 swap(&mut record.fleet);
+                cx.put(&key, &record);
+            }
+        }
+        Duty::BatteryOwner(serial) => {
+            let key = Key::Battery(serial.clone());
+            if let Some(mut record) = cx.get::<Battery>(&key)? {
+                swap(&mut record.owner);
                 cx.put(&key, &record);
             }
         }

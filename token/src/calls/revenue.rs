@@ -28,7 +28,7 @@ pub(crate) fn claim(cx: &mut Cx<'_>, class: &Symbol) -> Outcome<()> {
     revenue_state.pot = revenue_state.pot.checked_sub(units).ok_or(ErrorCode::Overflow)?;
     revenue_state.claimed = revenue_state.claimed.checked_add(units).ok_or(ErrorCode::Overflow)?;
     let cash = Asset::Cash(revenue_state.currency.clone());
-    cx.put(&holding_key, &holding);
     cx.put(&class_key, &record);
+    cx.store_holding(&Asset::Shares(class.clone()), cx.signer, &holding)?;
     cx.credit(&cash, cx.signer, units)
 }

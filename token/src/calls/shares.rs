@@ -2,7 +2,8 @@
 
 use crate::calls::cash::require_movable;
 use crate::exec::{Cx, Outcome, ensure};
-use crate::keys::{Duty, Key, ShareClass};
+use crate::keys::{Duty, Holding, Key, ShareClass};
+use crate::revenue;
 use volt_proto::{AccountId, Amount, Asset, ErrorCode, Role, Symbol, Text};
 
 pub(crate) fn create(
@@ -30,10 +31,12 @@ pub(crate) fn issue(cx: &mut Cx<'_>, class: &Symbol, to: AccountId, amount: Amou
     let issued = record.issued.checked_add(amount).ok_or(ErrorCode::Overflow)?;
     ensure(issued <= record.supply_max, ErrorCode::SupplyCapExceeded)?;
     cx.require_receiver(to)?;
+    let unissued = record.supply_max.checked_sub(record.issued).ok_or(ErrorCode::Overflow)?;
     record.issued = issued;
-    cx.credit(&Asset::Shares(class.clone()), to, amount)?;
+    // Write the class first: the credit settles the receiver's revenue against it.
     cx.put(&key, &record);
-    Ok(())
+    cx.credit(&Asset::Shares(class.clone()), to, amount)?;
+    release_held(cx, class, to, amount, unissued)
 }
 
 pub(crate) fn redeem(cx: &mut Cx<'_>, class: &Symbol, amount: Amount) -> Outcome<()> {
@@ -47,4 +50,34 @@ pub(crate) fn redeem(cx: &mut Cx<'_>, class: &Symbol, amount: Amount) -> Outcome
     record.redeemed = record.redeemed.checked_add(amount).ok_or(ErrorCode::Overflow)?;
     cx.put(&key, &record);
     Ok(())
+}
+
+/// Revenue that arrived while no shares were outstanding belongs to the shares not yet issued,
+/// equally: issuing `amount` of the `unissued` shares releases that fraction of it to the
+/// receiver. So nobody takes a held pot by issuing one share to itself.
+fn release_held(
+    cx: &mut Cx<'_>,
+    class: &Symbol,
+    to: AccountId,
+    amount: Amount,
+    unissued: Amount,
+) -> Outcome<()> {
+    let key = Key::Class(class.clone());
+    let mut record: ShareClass = cx.get(&key)?.ok_or(ErrorCode::UnknownClass)?;
+    let Some(revenue_state) = record.revenue.as_mut() else { return Ok(()) };
+    if revenue_state.held.is_zero() {
+        return Ok(());
+    }
+    let share = revenue_state.held.0.checked_mul(amount.0).ok_or(ErrorCode::Overflow)?;
+    let released = Amount(share / unissued.0.max(1));
+    if released.is_zero() {
+        return Ok(());
+    }
+    revenue_state.held = revenue_state.held.checked_sub(released).ok_or(ErrorCode::Overflow)?;
+    cx.put(&key, &record);
+    let asset = Asset::Shares(class.clone());
+    let balance = Key::Balance(asset.clone(), to);
+    let mut holding: Holding = cx.get(&balance)?.ok_or(ErrorCode::Overflow)?;
+    revenue::add_units(&mut holding, released)?;
+    cx.store_holding(&asset, to, &holding)
 }

@@ -2,8 +2,9 @@
 
 use crate::exec::{Cx, Outcome, ensure};
 use crate::keys::{Duty, Key, Station, Vehicle};
+use std::collections::BTreeMap;
 use volt_proto::sig::PublicKey;
-use volt_proto::{AccountId, Amount, ErrorCode, Role, Symbol, Text};
+use volt_proto::{AccountId, ErrorCode, Role, Symbol, Text};
 
 /// Basis points in one whole.
 pub(crate) const BPS_ONE: u16 = 10_000;
@@ -36,8 +37,7 @@ pub(crate) fn register(
         swaps: 0,
         disputed: 0,
         energy_wh: 0,
-        fees: Amount::ZERO,
-        operator_cut: Amount::ZERO,
+        totals: BTreeMap::new(),
     };
     cx.put(&key, &record);
     cx.add_duty(cx.signer, Duty::StationOperator(id.clone()))
@@ -67,11 +67,12 @@ pub(crate) fn decommission(cx: &mut Cx<'_>, id: &Symbol) -> Outcome<()> {
     Ok(())
 }
 
-pub(crate) fn register_vehicle(cx: &mut Cx<'_>, vehicle: &Symbol, fleet: AccountId) -> Outcome<()> {
-    cx.require_role(&[Role::Operator])?;
-    cx.require_receiver(fleet)?;
+/// The fleet registers its own vehicle: a vehicle's payer is always an account that signed up
+/// to pay for it.
+pub(crate) fn register_vehicle(cx: &mut Cx<'_>, vehicle: &Symbol) -> Outcome<()> {
+    cx.require_sender(cx.signer)?;
     let key = Key::Vehicle(vehicle.clone());
     ensure(cx.get::<Vehicle>(&key)?.is_none(), ErrorCode::AlreadyExists)?;
-    cx.put(&key, &Vehicle { fleet });
-    cx.add_duty(fleet, Duty::Fleet(vehicle.clone()))
+    cx.put(&key, &Vehicle { fleet: cx.signer });
+    cx.add_duty(cx.signer, Duty::Fleet(vehicle.clone()))
 }

@@ -22,6 +22,7 @@ pub(crate) fn settle(
     ensure(cx.ctx.height <= terms.expiry_height, ErrorCode::TradeExpired)?;
     let id = terms.id();
     ensure(cx.get::<Height>(&Key::TradeSettled(id))?.is_none(), ErrorCode::TradeReplayed)?;
+    ensure(cx.get::<Height>(&Key::TradeCancelled(id))?.is_none(), ErrorCode::TradeCancelled)?;
     let key =
         PublicKey::from_account(counterparty).map_err(|_| ErrorCode::BadCounterpartySignature)?;
     sig::verify(&key, &terms.signing_message(cx.chain_id), counterparty_sig)
@@ -38,5 +39,17 @@ pub(crate) fn settle(
     cx.transfer(&terms.taker_gives.asset, terms.taker, terms.maker, terms.taker_gives.amount)?;
     let height = cx.ctx.height;
     cx.put(&Key::TradeSettled(id), &height);
+    Ok(())
+}
+
+/// Either party cancels terms it signed, before they settle: they can never settle after.
+pub(crate) fn cancel(cx: &mut Cx<'_>, terms: &TradeTerms) -> Outcome<()> {
+    let party = cx.signer == terms.maker || cx.signer == terms.taker;
+    ensure(party, ErrorCode::NotTradeParty)?;
+    let id = terms.id();
+    ensure(cx.get::<Height>(&Key::TradeSettled(id))?.is_none(), ErrorCode::TradeReplayed)?;
+    ensure(cx.get::<Height>(&Key::TradeCancelled(id))?.is_none(), ErrorCode::NoChange)?;
+    let height = cx.ctx.height;
+    cx.put(&Key::TradeCancelled(id), &height);
     Ok(())
 }
