@@ -584,14 +584,20 @@ fn rejects_unwanted_blocks() {
 
 #[test]
 fn rejects_late_votes_unverified() {
-    // Proves a vote arriving after its certificate is dropped without verification (even a
-    // bad signature is then counted as late, not verified).
+    // Proves a notarize arriving after its certificate is dropped without verification (even
+    // a bad signature is then counted as late), while a stale nullify, which earns help, is
+    // verified first (issue 8, defect 5).
     let h = H::new(4);
     let mut core = h.core(ME);
-    core.handle(5, msg(0, &Message::Certificate(h.cert(nullify(1), &[0, 1, 3]))));
-    let mut vote = h.vote(0, nullify(1));
+    let p =
+        Proposal { epoch: Epoch(0), view: View(1), parent_view: View(0), digest: Hash::of(b"a") };
+    core.handle(5, msg(0, &Message::Certificate(h.cert(Vote::Notarize(p), &[0, 1, 3]))));
+    let mut vote = h.vote(2, Vote::Notarize(p));
     vote.signature.0[0] ^= 1;
     assert_eq!(rejected_after(&h, &mut core, 0, &Message::Vote(vote)), Rejection::Late);
+    let mut stale = h.vote(0, nullify(1));
+    stale.signature.0[0] ^= 1;
+    assert_eq!(rejected_after(&h, &mut core, 0, &Message::Vote(stale)), Rejection::BadSignature);
 }
 
 #[test]

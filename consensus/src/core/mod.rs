@@ -4,32 +4,46 @@
 //! and performs no I/O: it returns what to journal, send, time and deliver, in the order the
 //! driver must carry them out (journal appends, then one sync, then everything else).
 
+mod fetch;
 mod proposals;
+mod runs;
 mod sync;
 mod votes;
+
+pub use fetch::WANT_STALE_RETRIES;
 
 use crate::journal::Record;
 use crate::types::{
     Block, Certificate, Epoch, Message, Proposal, Request, SignedVote, ValidatorIndex, View,
 };
 use crate::validators::ValidatorSet;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use volt_proto::sig::Keypair;
 use volt_proto::{ChainId, Hash, Height};
 
 /// Finalized blocks kept in memory to serve peers that catch up (older ones come from the
 /// node's block store).
 pub const FINALIZED_BLOCKS_KEPT: usize = 256;
-/// Outstanding fetches tracked at once.
+/// Outstanding fetches tracked at once. At the limit the least useful want is evicted; a fetch
+/// the finalized chain needs is never refused.
 pub const WANTS_MAX: usize = 256;
 /// The journal is rewritten without old records once the finalized view passes the last floor
 /// by this many views.
 pub const JOURNAL_PRUNE_VIEWS: u64 = 32;
-/// Longest parent gap (views between a proposal and its parent) a node will try to check, and
-/// longest walk back when choosing a parent.
+/// Historical walk limit of parent choice (issue 8, defect 2). The validity rule no longer
+/// depends on it: runs of nullified views are looked up, not walked. Kept for the canary that
+/// re-enables the old limit, and as the gap length the simulator must cross.
 pub const PARENT_GAP_MAX: u64 = 1024;
-/// Most blocks finalized (delivered) in one turn.
+/// Most blocks finalized (delivered) in one turn; the rest follow in the next turns, lowest
+/// first.
 pub const FINALIZE_BLOCKS_PER_TURN_MAX: usize = 1024;
+/// Most parent links followed per turn while walking down from a finalization to the last
+/// delivered block (the walk resumes where it stopped).
+pub const FINALIZE_WALK_PER_TURN_MAX: usize = 4 * FINALIZE_BLOCKS_PER_TURN_MAX;
+/// Timeouts double every this many consecutive views entered through a nullification...
+pub const TIMEOUT_BACKOFF_VIEWS: u64 = 8;
+/// ...up to `2^TIMEOUT_BACKOFF_SHIFT_MAX` times the configured timeouts.
+pub const TIMEOUT_BACKOFF_SHIFT_MAX: u64 = 3;
 
 /// Timeouts, in milliseconds of the driver's clock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,6 +76,22 @@ pub enum Canary {
     NotarizeTwice,
     /// BROKEN: never journal votes (a restarted node forgets what it signed).
     ForgetVotes,
+    /// BROKEN (issue 8, defect 1): build a due journal rewrite from the views held at the end
+    /// of the turn, after that turn's finality pruned some of them.
+    LateRewrite,
+    /// BROKEN (defect 2): give up choosing a parent, and refuse a proposal, whose parent gap
+    /// exceeds [`PARENT_GAP_MAX`] views.
+    ParentGapLimit,
+    /// BROKEN (defect 3): refuse to finalize a chain longer than
+    /// [`FINALIZE_BLOCKS_PER_TURN_MAX`] in one walk (reported as a fork).
+    FinalizeAllOrNothing,
+    /// BROKEN (defect 4): fetches never expire and new ones are refused at [`WANTS_MAX`].
+    WantsNeverExpire,
+    /// BROKEN (defect 5): help a peer's stale nullify before checking its signature.
+    HelpUnverified,
+    /// BROKEN (agreement on height): deliver blocks with the height one too high after a
+    /// restart, so two nodes disagree on which block is final at a height.
+    HeightSkew,
 }
 
 /// Static configuration of one node for one epoch.
@@ -352,8 +382,21 @@ pub struct Core {
     pub(crate) finalized: Tip,
     pub(crate) finalized_chain: VecDeque<Hash>,
     pub(crate) best_finalization: Option<Certificate>,
-    pub(crate) wants: BTreeMap<Request, u64>,
+    pub(crate) wants: BTreeMap<Request, fetch::Want>,
     pub(crate) counters: Counters,
+    /// Runs of nullified views above the finalized one.
+    pub(crate) nullified: runs::NullifiedRuns,
+    /// Views above the finalized one with a certified (notarized or finalized) digest.
+    pub(crate) certified_views: BTreeSet<View>,
+    /// The finalized chain still to deliver, by height (ancestors of the best finalization).
+    pub(crate) catchup: BTreeMap<Height, Hash>,
+    /// The digest the catch-up walk looks up next, and the tip it walks from.
+    pub(crate) catchup_cursor: Option<Hash>,
+    pub(crate) catchup_tip: Option<Hash>,
+    /// Consecutive views entered through a nullification (timeouts back off with it).
+    pub(crate) nullified_streak: u64,
+    /// (peer, certificate view) pairs already helped: help goes out once per pair.
+    pub(crate) helped: BTreeSet<(ValidatorIndex, View)>,
     journal_out: Vec<Record>,
     rewrite: bool,
     rewrite_due: bool,
@@ -387,6 +430,13 @@ impl Core {
             best_finalization: None,
             wants: BTreeMap::new(),
             counters: Counters::default(),
+            nullified: runs::NullifiedRuns::default(),
+            certified_views: BTreeSet::new(),
+            catchup: BTreeMap::new(),
+            catchup_cursor: None,
+            catchup_tip: None,
+            nullified_streak: 0,
+            helped: BTreeSet::new(),
             journal_out: Vec::new(),
             rewrite: false,
             rewrite_due: false,
@@ -441,6 +491,8 @@ impl Core {
         // Votes at or below the anchor are settled; keep only what can still matter.
         let keep_from = self.finalized.view;
         self.views.retain(|v, _| *v >= keep_from);
+        self.certified_views.retain(|v| *v > keep_from);
+        self.nullified.prune_through(keep_from);
         Ok(())
     }
 
@@ -457,9 +509,16 @@ impl Core {
         }
         let state = self.views.entry(round.view).or_default();
         match certificate.vote {
-            crate::types::Vote::Notarize(_) => state.notarization = Some(certificate.clone()),
-            crate::types::Vote::Nullify(_) => state.nullification = Some(certificate.clone()),
+            crate::types::Vote::Notarize(_) => {
+                state.notarization = Some(certificate.clone());
+                self.certified_views.insert(round.view);
+            }
+            crate::types::Vote::Nullify(_) => {
+                state.nullification = Some(certificate.clone());
+                self.nullified.insert(round.view);
+            }
             crate::types::Vote::Finalize(_) => {
+                self.certified_views.insert(round.view);
                 state.finalization = Some(certificate.clone());
                 let better = self
                     .best_finalization
@@ -477,6 +536,10 @@ impl Core {
     /// Handles one input at time `now` (milliseconds) and returns what to do, in order.
     pub fn handle(&mut self, now: u64, input: Input) -> Vec<Output> {
         self.now = self.now.max(now);
+        // A rewrite due in this turn is taken from the views held *before* the input: the
+        // input may finalize further and prune views whose votes the application's anchor does
+        // not cover yet (it stores this turn's finalized blocks only after the sync).
+        let rewrite = self.rewrite_due.then(|| self.retained_records());
         match input {
             Input::Start => self.on_start(),
             Input::Message { from, bytes } => self.on_bytes(from, &bytes),
@@ -487,7 +550,7 @@ impl Core {
             Input::Blocks(blocks) => self.on_blocks(blocks),
         }
         self.progress();
-        self.finish_turn()
+        self.finish_turn(rewrite)
     }
 
     fn on_bytes(&mut self, from: ValidatorIndex, bytes: &[u8]) {
@@ -544,6 +607,7 @@ impl Core {
     }
 
     fn progress(&mut self) {
+        self.expire_wants();
         self.advance_finalized();
         if self.cfg.validators.leader(self.view) == self.cfg.me {
             self.try_propose();
@@ -551,20 +615,25 @@ impl Core {
         self.try_verify();
     }
 
-    fn finish_turn(&mut self) -> Vec<Output> {
+    fn finish_turn(&mut self, rewrite: Option<Vec<Record>>) -> Vec<Output> {
         let mut outputs = Vec::with_capacity(self.out.len() + self.journal_out.len() + 2);
         if self.view > self.journaled_view {
             self.journal_out.push(Record::Entered(self.view));
             self.journaled_view = self.view;
         }
-        // A rewrite asked for in this turn runs at the end of the next one, after the driver
-        // has handed this turn's finalized blocks to the application: the journal never drops
-        // records the application does not have yet.
-        let rewrite_now = std::mem::replace(&mut self.rewrite_due, self.rewrite);
-        self.rewrite = false;
-        if rewrite_now {
-            self.journal_out.clear();
-            outputs.push(Output::JournalRewrite(self.retained_records()));
+        // A rewrite asked for in this turn runs in the next one, after the driver has handed
+        // this turn's finalized blocks to the application: the journal never drops records the
+        // application does not have yet. It holds the records kept at the start of that turn
+        // followed by the turn's own records, so it drops nothing at or above the floor.
+        self.rewrite_due = std::mem::take(&mut self.rewrite);
+        if let Some(mut records) = rewrite {
+            if self.cfg.canary == Canary::LateRewrite {
+                // BROKEN ON PURPOSE: rebuild from what is held after the input (defect 1).
+                self.journal_out.clear();
+                records = self.retained_records();
+            }
+            records.append(&mut self.journal_out);
+            outputs.push(Output::JournalRewrite(records));
             outputs.push(Output::JournalSync);
         } else if !self.journal_out.is_empty() {
             outputs.extend(self.journal_out.drain(..).map(Output::JournalAppend));
@@ -619,20 +688,6 @@ impl Core {
 
     pub(crate) fn request_rewrite(&mut self) {
         self.rewrite = true;
-    }
-
-    /// Asks peers for `request` unless it was asked within `fetch_retry_ms`.
-    pub(crate) fn want(&mut self, request: Request) {
-        let now = self.now;
-        let retry = self.cfg.timeouts.fetch_retry_ms;
-        match self.wants.get(&request) {
-            Some(at) if now < at.saturating_add(retry) => return,
-            Some(_) => {}
-            None if self.wants.len() >= WANTS_MAX => return,
-            None => {}
-        }
-        self.wants.insert(request, now);
-        self.out.push(Output::Fetch(request));
     }
 
     // ----- read-only accessors -----
@@ -691,6 +746,7 @@ impl Core {
         });
         format!(
             "view {} (mine {mine}, certs {certs}, votes n{}/x{}/f{}), final {}@{}, floor {}, \
+             nullified runs {}, catch-up {}, \
              wants {:?}",
             self.view,
             state.map_or(0, |s| s.notarizes.len()),
@@ -699,6 +755,8 @@ impl Core {
             self.finalized.height,
             self.finalized.view,
             self.floor,
+            self.nullified.len(),
+            self.catchup.len(),
             self.wants.keys().take(4).collect::<Vec<_>>()
         )
     }

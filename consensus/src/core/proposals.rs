@@ -6,6 +6,9 @@ use crate::types::{
 };
 use volt_proto::{Hash, Height};
 
+/// Missing nullifications fetched per check of a proposal.
+const GAP_FETCHES_PER_CHECK: usize = 8;
+
 /// The outcome of the validity rule for one proposal.
 enum Check {
     Valid,
@@ -109,21 +112,25 @@ impl Core {
 
     /// The validity rule: the parent is the last finalized block or notarized (or finalized) at
     /// its view with this digest, every view strictly between is nullified, and the height is
-    /// the parent's plus one.
+    /// the parent's plus one. The gap is checked against the runs of nullified views in one
+    /// lookup, however long it is; at most [`GAP_FETCHES_PER_CHECK`] missing views are fetched
+    /// per check (the next check asks for the next ones).
     fn check(&mut self, p: &Proposal, block: &Block) -> Check {
-        if p.parent_view >= p.view
-            || p.parent_view < self.finalized.view
-            || p.view.0 - p.parent_view.0 > PARENT_GAP_MAX
-        {
+        let gap_limited = self.cfg.canary == Canary::ParentGapLimit
+            && p.view.0.saturating_sub(p.parent_view.0) > PARENT_GAP_MAX;
+        if p.parent_view >= p.view || p.parent_view < self.finalized.view || gap_limited {
             return Check::Invalid;
         }
         let mut missing = false;
-        for w in p.parent_view.0 + 1..p.view.0 {
-            let nullified = self.views.get(&View(w)).is_some_and(|s| s.nullification.is_some());
-            if !nullified {
-                self.want(Request::Certificates(View(w)));
-                missing = true;
-            }
+        let last = View(p.view.0 - 1);
+        let mut from = p.parent_view.next();
+        for _ in 0..GAP_FETCHES_PER_CHECK {
+            let Some(w) = self.nullified.first_missing(from, last) else {
+                break;
+            };
+            self.want(Request::Certificates(w), p.view);
+            missing = true;
+            from = w.next();
         }
         let parent_height = if p.parent_view == self.finalized.view {
             if block.parent != self.finalized.digest {
@@ -136,12 +143,12 @@ impl Core {
                 Some(digest) => match self.blocks.get(&digest) {
                     Some(parent) => Some(parent.height),
                     None => {
-                        self.want(Request::Block(digest));
+                        self.want(Request::Block(digest), p.view);
                         None
                     }
                 },
                 None => {
-                    self.want(Request::Certificates(p.parent_view));
+                    self.want(Request::Certificates(p.parent_view), p.view);
                     None
                 }
             }
@@ -189,9 +196,37 @@ impl Core {
         self.add_vote(vote);
     }
 
-    /// Chooses the parent for the leader's proposal: walk down from the previous view through
-    /// nullified views to a certified one (or the last finalized block).
+    /// Chooses the parent for the leader's proposal: the highest certified view below `view`
+    /// such that every view between is nullified, or the last finalized block. One lookup in
+    /// the nullified runs, however many views failed in a row.
     fn select_parent(&mut self, view: View) -> Option<(View, Hash, Height)> {
+        let top = View(view.0.checked_sub(1)?);
+        if self.cfg.canary == Canary::ParentGapLimit {
+            return self.select_parent_walk_limited(view);
+        }
+        let low = self.nullified.run_containing(top).map_or(view, |(start, _)| start);
+        let below = View(low.0.saturating_sub(1));
+        let certified = self.certified_views.range(below..=top).next_back().copied();
+        if let Some(w) = certified.filter(|w| *w > self.finalized.view) {
+            let digest = self.views.get(&w).and_then(|s| s.certified())?;
+            return match self.blocks.get(&digest) {
+                Some(parent) => Some((w, digest, parent.height)),
+                None => {
+                    self.want(Request::Block(digest), view);
+                    None
+                }
+            };
+        }
+        if below <= self.finalized.view {
+            return Some((self.finalized.view, self.finalized.digest, self.finalized.height));
+        }
+        self.want(Request::Certificates(below), view);
+        None
+    }
+
+    /// BROKEN ON PURPOSE under [`Canary::ParentGapLimit`]: the old walk, one view at a time, that
+    /// gives up after [`PARENT_GAP_MAX`] views (issue 8, defect 2).
+    fn select_parent_walk_limited(&mut self, view: View) -> Option<(View, Hash, Height)> {
         let mut w = View(view.0.checked_sub(1)?);
         for _ in 0..PARENT_GAP_MAX {
             if w <= self.finalized.view {
@@ -199,16 +234,14 @@ impl Core {
             }
             let state = self.views.get(&w);
             if let Some(digest) = state.and_then(|s| s.certified()) {
-                return match self.blocks.get(&digest) {
-                    Some(parent) => Some((w, digest, parent.height)),
-                    None => {
-                        self.want(Request::Block(digest));
-                        None
-                    }
-                };
+                let parent = self.blocks.get(&digest).map(|b| (w, digest, b.height));
+                if parent.is_none() {
+                    self.want(Request::Block(digest), view);
+                }
+                return parent;
             }
             if state.is_none_or(|s| s.nullification.is_none()) {
-                self.want(Request::Certificates(w));
+                self.want(Request::Certificates(w), view);
                 return None;
             }
             w = View(w.0 - 1);

@@ -1,6 +1,9 @@
 //! Votes, certificates, entering views and timeouts.
 
-use super::{Canary, Core, Output, Rejection, Timer, TimerKind};
+use super::{
+    Canary, Core, Output, Rejection, TIMEOUT_BACKOFF_SHIFT_MAX, TIMEOUT_BACKOFF_VIEWS, Timer,
+    TimerKind,
+};
 use crate::journal::Record;
 use crate::types::{
     Certificate, Message, Proposal, Round, SignedVote, VIEWS_AHEAD_MAX, ValidatorIndex, View, Vote,
@@ -68,19 +71,40 @@ impl Core {
 
     pub(super) fn on_vote(&mut self, from: ValidatorIndex, vote: SignedVote) {
         let view = vote.vote.view();
-        // A peer still nullifying a view we left is stuck: hand it the way out.
-        if matches!(vote.vote, Vote::Nullify(_)) && view < self.view {
-            self.help(from, view);
+        let stale_nullify = matches!(vote.vote, Vote::Nullify(_)) && view < self.view;
+        if stale_nullify && self.cfg.canary == Canary::HelpUnverified {
+            self.help(from, view); // BROKEN ON PURPOSE: help before any check (defect 5).
         }
-        match self.admit_vote(&vote) {
-            Ok(true) => self.add_vote(vote),
-            Ok(false) => self.reject(Rejection::Duplicate),
-            Err(reason) => self.reject(reason),
+        let admitted = match self.admit_vote(&vote) {
+            Ok(true) => {
+                self.add_vote(vote);
+                true
+            }
+            Ok(false) => {
+                self.reject(Rejection::Duplicate);
+                true
+            }
+            // A vote that needs no check because its view is settled is checked now, so that
+            // only a vote its signer really sent earns help.
+            Err(reason @ (Rejection::Late | Rejection::OldView)) if stale_nullify => {
+                let valid = self.cfg.validators.verify_vote(&self.cfg.chain_id, &vote).is_ok();
+                self.reject(if valid { reason } else { Rejection::BadSignature });
+                valid
+            }
+            Err(reason) => {
+                self.reject(reason);
+                false
+            }
+        };
+        // A peer still nullifying a view we left is stuck: hand it the way out, once per peer
+        // and certificate (its own fetches and other peers cover a lost answer).
+        if admitted && stale_nullify && vote.signer == from {
+            self.help(from, view);
         }
     }
 
     /// Sends `to` the certificate that ends `view`, or the best finalization if that view is
-    /// already settled here.
+    /// already settled here; at most once per peer and certificate view.
     pub(super) fn help(&mut self, to: ValidatorIndex, view: View) {
         let certificate = self.views.get(&view).and_then(|s| {
             s.finalization
@@ -91,7 +115,11 @@ impl Core {
         let certificate = certificate.or_else(|| {
             (view <= self.finalized.view).then(|| self.best_finalization.clone()).flatten()
         });
-        if let Some(certificate) = certificate {
+        let Some(certificate) = certificate else {
+            return;
+        };
+        let once = self.helped.insert((to, certificate.vote.view()));
+        if once || self.cfg.canary == Canary::HelpUnverified {
             self.send(to, Message::Certificate(certificate));
         }
     }
@@ -172,16 +200,21 @@ impl Core {
     /// Applies a valid certificate: store it, finalize if allowed, fast-forward.
     pub(super) fn accept_certificate(&mut self, certificate: Certificate) {
         let view = certificate.vote.view();
-        self.wants.remove(&crate::types::Request::Certificates(view));
+        self.got(&crate::types::Request::Certificates(view));
         let state = self.views.entry(view).or_default();
         match certificate.vote {
             Vote::Notarize(p) => {
                 state.notarization = Some(certificate.clone());
+                self.certified_views.insert(view);
                 self.maybe_finalize(p);
             }
-            Vote::Nullify(_) => state.nullification = Some(certificate.clone()),
+            Vote::Nullify(_) => {
+                state.nullification = Some(certificate.clone());
+                self.nullified.insert(view);
+            }
             Vote::Finalize(_) => {
                 state.finalization = Some(certificate.clone());
+                self.certified_views.insert(view);
                 let better =
                     self.best_finalization.as_ref().is_none_or(|best| best.vote.view() < view);
                 if better {
@@ -235,13 +268,28 @@ impl Core {
                 None => break,
             }
         }
+        // Timeouts back off while views keep failing, and reset on the first success.
+        let nullified = self.views.get(&self.view).and_then(|s| s.entry.as_ref());
+        if nullified.is_some_and(|c| matches!(c.vote, Vote::Nullify(_))) {
+            self.nullified_streak = self.nullified_streak.saturating_add(1);
+        } else {
+            self.nullified_streak = 0;
+        }
         self.arm_view_timers(self.view);
+    }
+
+    /// The factor timeouts are multiplied by: doubles every [`TIMEOUT_BACKOFF_VIEWS`] views
+    /// entered in a row through nullifications, up to `2^TIMEOUT_BACKOFF_SHIFT_MAX`.
+    pub(super) fn backoff(&self) -> u64 {
+        1 << (self.nullified_streak / TIMEOUT_BACKOFF_VIEWS).min(TIMEOUT_BACKOFF_SHIFT_MAX)
     }
 
     pub(super) fn arm_view_timers(&mut self, view: View) {
         let t = self.cfg.timeouts;
-        for (kind, after) in [(TimerKind::Leader, t.leader_ms), (TimerKind::Advance, t.advance_ms)]
-        {
+        let k = self.backoff();
+        let (leader_ms, advance_ms) =
+            (t.leader_ms.saturating_mul(k), t.advance_ms.saturating_mul(k));
+        for (kind, after) in [(TimerKind::Leader, leader_ms), (TimerKind::Advance, advance_ms)] {
             self.emit(Output::SetTimer {
                 timer: Timer { view, kind },
                 at_ms: self.now.saturating_add(after),
