@@ -366,3 +366,26 @@ pub(crate) fn decode_value<T: Serialize + DeserializeOwned>(
 fn volt_proto_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::store::MemStore;
+
+    #[test]
+    fn a_write_over_the_value_limit_fails_the_transaction() {
+        // Proves an oversized value is refused when written, as the call's failure, while a
+        // value at the limit is accepted.
+        let store = MemStore::new();
+        let block = Pending::new();
+        let chain = ChainId::new("volt-test").unwrap();
+        let ctx = BlockContext { height: Height(1), time: Timestamp(1) };
+        let mut cx = Cx::new(&store, &block, ctx, &chain, AccountId([1; 32]));
+        // A Vec<u8> encodes with an 8-byte length prefix.
+        cx.put(&Key::Meta, &vec![0u8; STATE_VALUE_BYTES_MAX - 8]);
+        assert!(cx.check_sizes().is_ok());
+        cx.put(&Key::Meta, &vec![0u8; STATE_VALUE_BYTES_MAX - 7]);
+        assert!(matches!(cx.check_sizes(), Err(Fail::Code(ErrorCode::RecordTooLarge))));
+    }
+}

@@ -1,0 +1,494 @@
+//! Issue 7's findings, each written as the attacker's transaction sequence: every one is now
+//! refused with a specific code and changes nothing but the attacker's nonce, or (where the
+//! rule is about where money lands) the money stays where the owners' consent says it must.
+
+// Test helpers panic on purpose: a panic is how a test reports failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use volt_proto::{
+    AccountId, Amount, Asset, BatteryStatus, Call, Custody, ErrorCode, Hash, LeaseTerms, Leg, Role,
+    Timestamp, TradeTerms, TxOutcome,
+};
+use volt_token::keys::{Key, Lease, MEMBER_ASSETS_MAX, Member, Station};
+use volt_token::store::{Entry, Store};
+use volt_token::testkit::{
+    FAR_FUTURE, GENESIS_TIME, World, account, genesis, hkd, passport, serial, swap, sym, text,
+};
+use volt_token::{Genesis, GenesisMember, invariants};
+
+const STATION: &str = "ST-1";
+const TAXI: &str = "TAXI-1";
+const DAY_MS: u64 = 86_400_000;
+const RENT: u128 = 1_000;
+const DEPOSIT: u128 = 5_000;
+const FLEET_CASH: u128 = 95_000;
+/// The fleet agreed to at most 5 HKD cents per Wh·1000 (per kWh) and nothing fixed.
+const FEE_PER_KWH_MAX: u128 = 500;
+
+const MEMBERS: [(&str, Role); 12] = [
+    ("admin", Role::Admin),
+    ("issuer", Role::Issuer),
+    ("issuer2", Role::Issuer),
+    ("operator", Role::Operator),
+    ("mallory", Role::Operator),
+    ("controller", Role::Station),
+    ("mctrl", Role::Station),
+    ("auditor", Role::Auditor),
+    ("fleet", Role::Investor),
+    ("alice", Role::Investor),
+    ("bob", Role::Investor),
+    ("dave", Role::Investor),
+];
+
+fn terms(w: &World, salt: u64) -> LeaseTerms {
+    LeaseTerms {
+        class: sym("POOL-A"),
+        lessor: account("issuer"),
+        lessee: account("fleet"),
+        offer_expiry: Timestamp(w.next.time.0 + DAY_MS),
+        fee_per_swap_max: Amount::ZERO,
+        fee_per_kwh_max: Amount(FEE_PER_KWH_MAX),
+        rent_per_period: Amount(RENT),
+        period_ms: DAY_MS,
+        periods: 30,
+        deposit: Amount(DEPOSIT),
+        grace_ms: 3 * DAY_MS,
+        extension_periods_max: 10,
+        notice_periods: 2,
+        salt,
+    }
+}
+
+/// The operator owns B1..B3 (POOL-A, issued by `issuer`: alice 60, bob 40) and B9 (no class);
+/// its station ST-1 (cut 10 %) holds B2 and B3; the fleet's TAXI-1 carries B1 under a lease
+/// opened by the operator as the issuer's delegate. Mallory is another operator with its own
+/// station MST (cut 100 %).
+fn bank() -> (World, Hash) {
+    let mut w = World::from_genesis(&genesis(&MEMBERS));
+    let station = |id: &str, controller: &str, cut| Call::RegisterStation {
+        station: sym(id),
+        controller: account(controller),
+        location: text("Kwai Chung"),
+        slots: 8,
+        operator_cut_bps: cut,
+    };
+    w.ok("operator", station(STATION, "controller", 1_000));
+    w.ok("mallory", station("MST", "mctrl", 10_000));
+    for id in ["B1", "B2", "B3", "B9"] {
+        let call = Call::RegisterBattery {
+            serial: serial(id),
+            passport: passport(id),
+            warehouse: sym("WH-1"),
+        };
+        w.ok("operator", call);
+    }
+    w.ok("operator", Call::SetDelegate { delegate: account("issuer"), allowed: true });
+    w.ok("issuer", Call::SetDelegate { delegate: account("operator"), allowed: true });
+    w.ok(
+        "issuer",
+        Call::CreateBatteryClass {
+            class: sym("POOL-A"),
+            name: text("Kwai Chung pool"),
+            supply_max: Amount(100),
+            batteries: vec![serial("B1"), serial("B2"), serial("B3")],
+            revenue_currency: sym("HKD"),
+        },
+    );
+    for (to, amount) in [("alice", 60), ("bob", 40)] {
+        let call =
+            Call::IssueShares { class: sym("POOL-A"), to: account(to), amount: Amount(amount) };
+        w.ok("issuer", call);
+    }
+    for (to, amount) in [("fleet", FLEET_CASH + DEPOSIT), ("alice", 10_000), ("dave", 10_000)] {
+        let call = Call::Mint { currency: sym("HKD"), to: account(to), amount: Amount(amount) };
+        w.ok("issuer", call);
+    }
+    w.ok("fleet", Call::RegisterVehicle { vehicle: sym(TAXI) });
+    for (id, slot) in [("B2", 0), ("B3", 1)] {
+        let to = Custody::Station { station: sym(STATION), slot };
+        w.ok("operator", Call::MoveCustody { serial: serial(id), to });
+    }
+    let terms = terms(&w, 1);
+    let lessee_signature = w.lessee_signs("fleet", &terms);
+    w.ok("operator", Call::OpenLease { terms: terms.clone(), lessee_signature });
+    w.ok("operator", Call::MoveCustody { serial: serial("B1"), to: Custody::Vehicle(sym(TAXI)) });
+    invariants::check(&w.state).unwrap();
+    (w, terms.id())
+}
+
+/// Every entry except the signer's member record (its nonce) and the chain metadata.
+fn entries_but(w: &World, signer: &str) -> Vec<Entry> {
+    let skip = [Key::Member(account(signer)).encode(), Key::Meta.encode()];
+    w.state.entries().unwrap().into_iter().filter(|(k, _)| !skip.contains(k)).collect()
+}
+
+/// Submits `call` from `name`, expects `Failed(code)`, and checks nothing else changed.
+fn refused(w: &mut World, name: &str, call: Call, code: ErrorCode) {
+    let before = entries_but(w, name);
+    let receipt = w.submit(name, call);
+    assert_eq!(receipt.outcome, TxOutcome::Failed(code), "{name}'s call");
+    assert!(entries_but(w, name) == before, "a refused call from {name} changed the state");
+}
+
+fn cash(w: &World, name: &str) -> u128 {
+    w.balance(&hkd(), name).0
+}
+
+fn lease(w: &World, id: Hash) -> Lease {
+    w.state.record(&Key::Lease(id)).unwrap().unwrap()
+}
+
+#[test]
+fn finding_1_a_stranger_cannot_drain_a_lessee() {
+    // Proves the drain fails at every step: no vehicle can name another's fleet, no stranger
+    // moves a leased battery into its station, and a swap fee is capped by the fleet's tariff.
+    let (mut w, _) = bank();
+    // Mallory registers a vehicle: it becomes its own payer, never the fleet's.
+    w.ok("mallory", Call::RegisterVehicle { vehicle: sym("TAXI-X") });
+    let vehicle: volt_token::keys::Vehicle =
+        w.state.record(&Key::Vehicle(sym("TAXI-X"))).unwrap().unwrap();
+    assert_eq!(vehicle.fleet, account("mallory"));
+    let into_mst = Custody::Station { station: sym("MST"), slot: 0 };
+    refused(
+        &mut w,
+        "mallory",
+        Call::MoveCustody { serial: serial("B2"), to: into_mst },
+        ErrorCode::NotOwner,
+    );
+    // Even at the owner's own station, a fee above the tariff is disputed and moves nothing.
+    let greedy = swap(STATION, 1, TAXI, "B1", "B2", FLEET_CASH);
+    let call = w.swap_call("controller", greedy);
+    let receipt = w.submit("controller", call);
+    assert_eq!(receipt.outcome, TxOutcome::Disputed(ErrorCode::FeeAboveTariff));
+    assert_eq!(cash(&w, "fleet"), FLEET_CASH);
+    // The tariff's own maximum (40 kWh at 500 per kWh) settles.
+    let fair = swap(STATION, 2, TAXI, "B1", "B2", 40 * FEE_PER_KWH_MAX);
+    let call = w.swap_call("controller", fair);
+    assert_eq!(w.submit("controller", call).outcome, TxOutcome::Applied);
+    assert_eq!(cash(&w, "fleet"), FLEET_CASH - 40 * FEE_PER_KWH_MAX);
+    invariants::check(&w.state).unwrap();
+}
+
+#[test]
+fn finding_2_member_records_stay_small_and_the_cap_is_a_failure_not_corruption() {
+    // Proves holdings live under their own keys (the member record does not grow), and the
+    // per-member cap refuses one more asset as a transaction failure the victim can undo.
+    let (mut w, _) = bank();
+    let size = |w: &World| w.state.store().get(&Key::Member(account("dave")).encode());
+    let small = size(&w).unwrap().unwrap().len();
+    let classes = MEMBER_ASSETS_MAX as usize; // dave already holds HKD, so one too many
+    for chunk in (0..classes).collect::<Vec<_>>().chunks(400) {
+        let mut txs = Vec::new();
+        for i in chunk {
+            let class = sym(&format!("DUST-{i}"));
+            let name = text("dust");
+            txs.push(w.tx(
+                "issuer2",
+                Call::CreateClass { class: class.clone(), name, supply_max: Amount(1) },
+            ));
+            txs.push(w.tx(
+                "issuer2",
+                Call::IssueShares { class, to: account("dave"), amount: Amount(1) },
+            ));
+        }
+        let result = w.block(&txs);
+        let last = result.receipts.last().unwrap().outcome.clone();
+        if chunk.last() == Some(&(classes - 1)) {
+            assert_eq!(last, TxOutcome::Failed(ErrorCode::TooManyHoldings));
+        }
+    }
+    let member: Member = w.state.member(account("dave")).unwrap().unwrap();
+    assert_eq!(member.assets, MEMBER_ASSETS_MAX);
+    assert_eq!(size(&w).unwrap().unwrap().len(), small, "the member record grew");
+    // Existing assets still arrive; the victim frees a slot by redeeming dust.
+    w.ok("alice", Call::Transfer { asset: hkd(), to: account("dave"), amount: Amount(1) });
+    w.ok("dave", Call::RedeemShares { class: sym("DUST-0"), amount: Amount(1) });
+    let issue =
+        Call::IssueShares { class: sym("DUST-1023"), to: account("dave"), amount: Amount(1) };
+    w.ok("issuer2", issue);
+    invariants::check(&w.state).unwrap();
+}
+
+#[test]
+fn finding_3_strangers_cannot_act_on_others_batteries_or_classes() {
+    // Proves class membership, leases, status and passports change only by the owner or its
+    // delegate: each stranger's attempt is refused and changes nothing.
+    let (mut w, _) = bank();
+    let class = Call::CreateBatteryClass {
+        class: sym("STOLEN"),
+        name: text("not mine"),
+        supply_max: Amount(10),
+        batteries: vec![serial("B9")],
+        revenue_currency: sym("HKD"),
+    };
+    refused(&mut w, "issuer2", class, ErrorCode::NotOwner);
+    // Mallory holds the fleet's signature over zero-rent terms, but is not the issuer's delegate.
+    let mut squat = terms(&w, 7);
+    squat.rent_per_period = Amount::ZERO;
+    squat.period_ms = 1_000_000_000_000_000;
+    let lessee_signature = w.lessee_signs("fleet", &squat);
+    let call = Call::OpenLease { terms: squat.clone(), lessee_signature };
+    refused(&mut w, "mallory", call, ErrorCode::NotOwner);
+    squat.lessor = account("mallory");
+    let lessee_signature = w.lessee_signs("fleet", &squat);
+    let call = Call::OpenLease { terms: squat, lessee_signature };
+    refused(&mut w, "mallory", call, ErrorCode::NotLessorOfTerms);
+    let remanufacture = Call::SetBatteryStatus {
+        serial: serial("B1"),
+        status: BatteryStatus::Remanufactured,
+        soh_permille: Some(1_000),
+    };
+    refused(&mut w, "mallory", remanufacture, ErrorCode::NotOwner);
+    let document = Call::UpdatePassportDocument {
+        serial: serial("B1"),
+        document_hash: Hash([9; 32]),
+        document_uri: text("https://evil.example"),
+    };
+    refused(&mut w, "issuer2", document, ErrorCode::NotOwner);
+    refused(
+        &mut w,
+        "mallory",
+        Call::TransferBattery { serial: serial("B9"), to: account("mallory") },
+        ErrorCode::NotOwner,
+    );
+    // A battery goes into a vehicle only within a lease to the vehicle's fleet.
+    w.ok("mallory", Call::RegisterVehicle { vehicle: sym("TAXI-X") });
+    let call = Call::MoveCustody { serial: serial("B9"), to: Custody::Vehicle(sym("TAXI-X")) };
+    refused(&mut w, "operator", call, ErrorCode::BatteryNotLeased);
+    // Ownership moves only when offered and accepted.
+    w.ok("operator", Call::TransferBattery { serial: serial("B9"), to: account("mallory") });
+    w.ok("mallory", Call::TransferBattery { serial: serial("B9"), to: account("mallory") });
+    let b9: volt_token::keys::Battery =
+        w.state.record(&Key::Battery(serial("B9"))).unwrap().unwrap();
+    assert_eq!(b9.owner, account("mallory"));
+    invariants::check(&w.state).unwrap();
+}
+
+#[test]
+fn finding_4_zero_amounts_write_nothing_and_recovery_moves_everything() {
+    // Proves a zero-fee swap creates no balance record, and a recovery afterwards leaves no
+    // balance behind on the revoked key.
+    let (mut w, _) = bank();
+    let call = w.swap_call("controller", swap(STATION, 1, TAXI, "B1", "B2", 0));
+    assert_eq!(w.submit("controller", call).outcome, TxOutcome::Applied);
+    let operator_hkd = Key::Balance(hkd(), account("operator")).encode();
+    assert!(w.state.store().get(&operator_hkd).unwrap().is_none(), "zero created a record");
+    let recover = Call::RecoverWallet {
+        lost: account("fleet"),
+        new: account("fleet-new"),
+        identity_expiry: None,
+        reason: text("lost phone"),
+    };
+    w.ok("admin", recover);
+    invariants::check(&w.state).unwrap();
+    for (key, _) in w.state.entries().unwrap() {
+        let key: Key = volt_proto::codec::decode(&key, 4096).unwrap();
+        if let Key::Balance(_, holder) = key {
+            assert_ne!(holder, account("fleet"), "a balance stayed on the lost key");
+        }
+    }
+    assert_eq!(cash(&w, "fleet-new"), FLEET_CASH);
+}
+
+#[test]
+fn finding_5_identities_can_be_renewed_and_revoked_keys_recovered() {
+    // Proves an expired identity is renewed by an admin, recovery sets a new expiry and takes
+    // a revoked key once, and admins whose identity lapsed can still govern.
+    let short = Timestamp(GENESIS_TIME.0 + 5_000);
+    let mut g: Genesis = genesis(&MEMBERS);
+    for m in &mut g.members {
+        if m.account == account("admin") || m.account == account("alice") {
+            m.identity_expiry = short;
+        }
+    }
+    g.members.push(GenesisMember {
+        account: account("carol"),
+        role: Role::Investor,
+        identity_expiry: short,
+    });
+    let mut w = World::from_genesis(&g);
+    w.ok("issuer", Call::Mint { currency: sym("HKD"), to: account("alice"), amount: Amount(10) });
+    for _ in 0..6 {
+        w.block(&[]);
+    }
+    let pay = Call::Transfer { asset: hkd(), to: account("bob"), amount: Amount(1) };
+    assert_eq!(
+        w.submit("alice", pay.clone()).outcome,
+        TxOutcome::Failed(ErrorCode::IdentityExpired)
+    );
+    w.ok("admin", Call::RenewIdentity { account: account("alice"), identity_expiry: FAR_FUTURE });
+    w.ok("alice", pay);
+    // Recovery of a lapsed member sets a new expiry; a revoked member is recovered once.
+    let recover = |lost: &str, new: &str| Call::RecoverWallet {
+        lost: account(lost),
+        new: account(new),
+        identity_expiry: Some(FAR_FUTURE),
+        reason: text("new phone"),
+    };
+    w.ok("admin", recover("carol", "carol-2"));
+    assert_eq!(w.state.member(account("carol-2")).unwrap().unwrap().identity_expiry, FAR_FUTURE);
+    w.ok("admin", Call::RevokeMember { account: account("alice"), reason: text("stolen key") });
+    w.ok("admin", recover("alice", "alice-2"));
+    assert_eq!(w.balance(&hkd(), "alice-2"), Amount(9));
+    refused(&mut w, "admin", recover("alice", "alice-3"), ErrorCode::AlreadyRecovered);
+}
+
+#[test]
+fn finding_6_a_deposit_never_lands_on_a_frozen_lessee() {
+    // Proves a closed lease's deposit stays in escrow while the lessee is frozen, and is paid
+    // once it can receive again.
+    let (mut w, id) = bank();
+    w.ok("fleet", Call::PayRent { lease: id, periods: 30 });
+    w.ok("admin", Call::Freeze { account: account("fleet"), reason: text("review") });
+    w.next.time = Timestamp(w.next.time.0 + 31 * DAY_MS);
+    let before = cash(&w, "fleet");
+    w.ok("issuer", Call::CloseLease { lease: id });
+    assert_eq!(cash(&w, "fleet"), before);
+    assert_eq!(lease(&w, id).deposit_held, Amount(DEPOSIT));
+    invariants::check(&w.state).unwrap();
+    refused(&mut w, "dave", Call::ReleaseDeposit { lease: id }, ErrorCode::ReceiverFrozen);
+    w.ok("admin", Call::Unfreeze { account: account("fleet") });
+    w.ok("dave", Call::ReleaseDeposit { lease: id });
+    assert_eq!(cash(&w, "fleet"), before + DEPOSIT);
+    invariants::check(&w.state).unwrap();
+}
+
+/// POOL-B over B9 (the issuer's class, with no lease yet) and terms for it.
+fn pool_b(w: &mut World) -> LeaseTerms {
+    let call = Call::CreateBatteryClass {
+        class: sym("POOL-B"),
+        name: text("spare"),
+        supply_max: Amount(10),
+        batteries: vec![serial("B9")],
+        revenue_currency: sym("HKD"),
+    };
+    w.ok("issuer", call);
+    LeaseTerms { class: sym("POOL-B"), ..terms(w, 2) }
+}
+
+#[test]
+fn finding_7_signed_terms_bind_their_lessor_and_lapse() {
+    // Proves a lessee's signed offer opens only on its named lessor's side, and not after its
+    // offer expiry.
+    let (mut w, _) = bank();
+    let offer = pool_b(&mut w);
+    let lessee_signature = w.lessee_signs("fleet", &offer);
+    let open = Call::OpenLease { terms: offer.clone(), lessee_signature };
+    refused(&mut w, "mallory", open.clone(), ErrorCode::NotOwner);
+    w.next.time = Timestamp(offer.offer_expiry.0 + 1);
+    refused(&mut w, "issuer", open, ErrorCode::OfferExpired);
+}
+
+#[test]
+fn finding_8_a_lease_binds_both_sides() {
+    // Proves the lessee extends only within the agreed cap and before the term ends, closes
+    // early only with the notice paid, and the lessor's early close says why it is refused.
+    let (mut w, id) = bank();
+    refused(
+        &mut w,
+        "fleet",
+        Call::ExtendLease { lease: id, periods: 11 },
+        ErrorCode::ExtensionCapExceeded,
+    );
+    w.ok("fleet", Call::ExtendLease { lease: id, periods: 10 });
+    refused(
+        &mut w,
+        "fleet",
+        Call::ExtendLease { lease: id, periods: 1 },
+        ErrorCode::ExtensionCapExceeded,
+    );
+    refused(&mut w, "issuer", Call::CloseLease { lease: id }, ErrorCode::TermNotOver);
+    refused(&mut w, "mallory", Call::CloseLease { lease: id }, ErrorCode::NotLessee);
+    // One period has started; the notice is two more.
+    w.ok("fleet", Call::PayRent { lease: id, periods: 2 });
+    refused(&mut w, "fleet", Call::CloseLease { lease: id }, ErrorCode::RentOutstanding);
+    w.ok("fleet", Call::PayRent { lease: id, periods: 1 });
+    w.ok("fleet", Call::CloseLease { lease: id });
+    // All three paid periods reached the holders; the deposit came back.
+    let class = w.state.class(&sym("POOL-A")).unwrap().unwrap();
+    assert_eq!(class.revenue.unwrap().deposited, Amount(3 * RENT));
+    assert_eq!(cash(&w, "fleet"), FLEET_CASH + DEPOSIT - 3 * RENT);
+    invariants::check(&w.state).unwrap();
+    // Past the term, the lessee cannot extend a lease alone.
+    let (mut w, id) = bank();
+    w.next.time = Timestamp(w.next.time.0 + 31 * DAY_MS);
+    refused(&mut w, "fleet", Call::ExtendLease { lease: id, periods: 1 }, ErrorCode::TermOver);
+}
+
+#[test]
+fn finding_9_lumps_reach_holders_fairly() {
+    // Proves revenue held at zero supply is released per unissued share (one share takes one
+    // hundredth), and prepaid rent reaches the class only as each period starts.
+    let (mut w, id) = bank();
+    let offer = pool_b(&mut w);
+    let _ = offer;
+    w.ok("dave", Call::DepositRevenue { class: sym("POOL-B"), amount: Amount(1_000) });
+    w.ok(
+        "issuer",
+        Call::IssueShares { class: sym("POOL-B"), to: account("issuer"), amount: Amount(1) },
+    );
+    w.ok("issuer", Call::ClaimRevenue { class: sym("POOL-B") });
+    assert_eq!(w.balance(&hkd(), "issuer"), Amount(100), "one of ten shares takes a tenth");
+    let pool = w.state.class(&sym("POOL-B")).unwrap().unwrap().revenue.unwrap();
+    assert_eq!(pool.held, Amount(900));
+    invariants::check(&w.state).unwrap();
+    // Ten periods prepaid: one period (the one started) reaches the class now.
+    let deposited =
+        |w: &World| w.state.class(&sym("POOL-A")).unwrap().unwrap().revenue.unwrap().deposited;
+    w.ok("fleet", Call::PayRent { lease: id, periods: 10 });
+    assert_eq!(deposited(&w), Amount(RENT));
+    assert_eq!(lease(&w, id).rent_held, Amount(9 * RENT));
+    refused(&mut w, "dave", Call::SettleLease { lease: id }, ErrorCode::NothingToRelease);
+    w.next.time = Timestamp(w.next.time.0 + 3 * DAY_MS);
+    w.ok("dave", Call::SettleLease { lease: id });
+    assert_eq!(deposited(&w), Amount(4 * RENT));
+    invariants::check(&w.state).unwrap();
+}
+
+#[test]
+fn finding_10_totals_per_currency_auditors_sign_nothing_trades_cancel() {
+    // Proves station totals are kept per currency, an auditor cannot relay an attestation, and
+    // a party cancels signed trade terms so they never settle.
+    let (mut w, _) = bank();
+    let call = w.swap_call("controller", swap(STATION, 1, TAXI, "B1", "B2", 1_000));
+    refused(&mut w, "auditor", call.clone(), ErrorCode::WrongRole);
+    assert_eq!(w.submit("controller", call).outcome, TxOutcome::Applied);
+    let station: Station = w.state.record(&Key::Station(sym(STATION))).unwrap().unwrap();
+    let hkd_totals = station.totals.get(&sym("HKD")).unwrap();
+    assert_eq!((hkd_totals.fees, hkd_totals.operator_cut), (Amount(1_000), Amount(100)));
+    assert_eq!(station.totals.len(), 1);
+    let trade = TradeTerms {
+        maker: account("alice"),
+        taker: account("dave"),
+        maker_gives: Leg { asset: Asset::Shares(sym("POOL-A")), amount: Amount(5) },
+        taker_gives: Leg { asset: hkd(), amount: Amount(500) },
+        expiry_height: volt_proto::Height(w.next.height.0 + 100),
+        salt: 3,
+    };
+    w.ok("alice", Call::CancelTrade { terms: trade.clone() });
+    let counterparty_signature =
+        volt_token::testkit::key("alice").sign_raw(&trade.signing_message(&w.chain_id));
+    let settle = Call::Trade { terms: trade, counterparty_signature };
+    refused(&mut w, "dave", settle, ErrorCode::TradeCancelled);
+}
+
+#[test]
+fn an_oversized_record_is_a_failure_not_corruption() {
+    // Proves the largest legitimate records stay far below the store's value limit: a class
+    // of the most batteries allowed and a member with the most holdings.
+    let limit = volt_token::STATE_VALUE_BYTES_MAX;
+    let serials: Vec<_> =
+        (0..volt_token::CLASS_BATTERIES_MAX).map(|i| serial(&format!("{i:0>50}"))).collect();
+    assert!(volt_proto::codec::encode(&serials).len() < limit / 10);
+    let member = Member {
+        role: Role::Investor,
+        identity_expiry: FAR_FUTURE,
+        frozen: false,
+        revoked: false,
+        next_nonce: volt_proto::Nonce(u64::MAX),
+        assets: u32::MAX,
+        duties: u32::MAX,
+        recovered_to: Some(AccountId([1; 32])),
+    };
+    assert!(volt_proto::codec::encode(&member).len() < 128);
+}
