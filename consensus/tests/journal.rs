@@ -27,12 +27,14 @@ fn records(count: u64) -> Vec<Record> {
     out
 }
 
-/// The journal bytes and the end offset of every frame.
+/// The journal bytes, one synced turn per record, and the end offset of every turn.
 fn synced_bytes(records: &[Record]) -> (Vec<u8>, Vec<usize>) {
-    let mut bytes = Vec::new();
+    let mut bytes = journal::MAGIC.to_vec();
     let mut ends = Vec::new();
     for r in records {
-        bytes.extend(journal::frame(r).unwrap());
+        let frame = journal::frame(r).unwrap();
+        bytes.extend(&frame);
+        bytes.extend(journal::frame::commit(&frame));
         ends.push(bytes.len());
     }
     (bytes, ends)
@@ -48,9 +50,17 @@ fn truncation_at_every_byte_offset_recovers_the_synced_prefix() {
             .unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
         let whole = ends.iter().filter(|end| **end <= cut).count();
         assert_eq!(replay.records, all[..whole], "cut at {cut}");
-        let good = if whole == 0 { 0 } else { ends[whole - 1] };
+        let magic = journal::MAGIC.len();
+        let good = if whole > 0 {
+            ends[whole - 1]
+        } else if cut >= magic {
+            magic
+        } else {
+            0
+        };
         assert_eq!(replay.truncated_bytes, cut - good);
-        assert_eq!(journal.storage().durable().len(), good, "tail trimmed at {cut}");
+        let kept = journal.storage().durable().len();
+        assert_eq!(kept, good.max(magic), "tail trimmed at {cut}");
     }
 }
 
@@ -164,4 +174,66 @@ fn file_storage_survives_reopen_rewrite_and_torn_tail() {
     }
     assert_eq!(std::fs::metadata(&path).unwrap().len() as usize, len);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_hole_in_the_unsynced_tail_is_a_torn_tail_not_corruption() {
+    // Proves a crash that kept a turn's last frame but lost a page in the middle of an earlier
+    // frame of the same unsynced turn is read as a torn tail: the synced records survive.
+    let all = records(4);
+    let (first, rest) = all.split_at(3);
+    let (mut j, _) = Journal::open(MemoryStorage::new()).unwrap();
+    for r in first {
+        j.append(r).unwrap();
+    }
+    j.sync().unwrap();
+    let synced = j.storage().durable().len();
+    let block = volt_consensus::types::Block {
+        epoch: Epoch(0),
+        view: View(9),
+        height: volt_proto::Height(1),
+        parent_view: View(0),
+        parent: Hash::ZERO,
+        payload: vec![7u8; 20_000],
+    };
+    j.append(&Record::Block(block)).unwrap();
+    for r in rest {
+        j.append(r).unwrap();
+    }
+    let mut storage = j.into_storage();
+    let mut bytes = journal::JournalStorage::read_all(&mut storage).unwrap();
+    // The disk lost the second 4 KiB page of the block's frame and kept everything else.
+    let hole = synced + 4096..synced + 8192;
+    bytes[hole].fill(0);
+    let (_, replay) = Journal::open(MemoryStorage::with_bytes(bytes)).unwrap();
+    assert_eq!(replay.records, first);
+}
+
+#[test]
+fn two_processes_cannot_open_one_journal_file() {
+    // Proves the file journal holds an exclusive lock: a second open of the same path fails.
+    let dir = std::env::temp_dir().join(format!("volt-journal-lock-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("votes.journal");
+    let first = FileStorage::open(&path).unwrap();
+    assert!(FileStorage::open(&path).is_err(), "a second open of a locked journal succeeded");
+    drop(first);
+    assert!(FileStorage::open(&path).is_ok(), "the lock outlived its holder");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_format_1_journal_is_replayed_and_upgraded() {
+    // Proves a journal written before commit frames existed still replays, and is rewritten in
+    // the committed format so later tears are judged by the new rule.
+    let all = records(3);
+    let mut bytes = Vec::new();
+    for r in &all {
+        bytes.extend(journal::frame(r).unwrap());
+    }
+    let (journal, replay) = Journal::open(MemoryStorage::with_bytes(bytes)).unwrap();
+    assert_eq!(replay.records, all);
+    assert!(journal.storage().durable().starts_with(&journal::MAGIC));
+    let (_, again) = Journal::open(journal.into_storage()).unwrap();
+    assert_eq!(again.records, all);
 }

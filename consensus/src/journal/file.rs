@@ -1,4 +1,7 @@
-//! The real journal disk: one plain file, `sync_data` for durability, rename for atomic rewrite.
+//! The real journal disk: one plain file, `sync_data` for durability, rename for atomic rewrite,
+//! a directory fsync whenever a name is created or replaced, and an exclusive lock so two
+//! processes never write one journal (both would believe they hold the node's only record of
+//! its votes).
 //!
 //! This is the only module of the crate that touches the file system; the core never calls it.
 
@@ -12,13 +15,38 @@ use std::path::{Path, PathBuf};
 pub struct FileStorage {
     path: PathBuf,
     file: File,
+    /// `<journal>.lock`, exclusively locked while this storage lives (the journal file itself
+    /// is replaced on rewrite, so it cannot carry the lock).
+    _lock: File,
 }
 
 impl FileStorage {
-    /// Opens (creating if absent) the journal at `path`.
+    /// Opens (creating if absent) the journal at `path`. Fails with
+    /// [`std::io::ErrorKind::WouldBlock`] if another process (or another `FileStorage`) holds
+    /// it.
     pub fn open(path: &Path) -> std::io::Result<FileStorage> {
+        let lock_path = path.with_extension("lock");
+        let lock = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)?;
+        lock.try_lock().map_err(|e| match e {
+            std::fs::TryLockError::WouldBlock => std::io::Error::new(
+                std::io::ErrorKind::WouldBlock,
+                format!("journal {} is locked by another process", path.display()),
+            ),
+            std::fs::TryLockError::Error(e) => e,
+        })?;
+        let existed = path.exists();
         let file = OpenOptions::new().read(true).append(true).create(true).open(path)?;
-        Ok(FileStorage { path: path.to_path_buf(), file })
+        let storage = FileStorage { path: path.to_path_buf(), file, _lock: lock };
+        if !existed {
+            // The new name must survive a power loss before anything in it counts.
+            storage.sync_dir()?;
+        }
+        Ok(storage)
     }
 
     fn sync_dir(&self) -> std::io::Result<()> {
