@@ -283,7 +283,7 @@ fn the_wire_format_is_pinned() {
     expected.extend_from_slice(tx.body.signer.as_bytes());
     expected.extend_from_slice(&7u64.to_le_bytes());
     expected.extend_from_slice(&1000u64.to_le_bytes());
-    expected.extend_from_slice(&10u32.to_le_bytes()); // Call::Transfer
+    expected.extend_from_slice(&11u32.to_le_bytes()); // Call::Transfer
     expected.extend_from_slice(&0u32.to_le_bytes()); // Asset::Cash
     expected.extend_from_slice(&3u64.to_le_bytes());
     expected.extend_from_slice(b"HKD");
@@ -333,6 +333,7 @@ fn largest_tx() -> SignedTx {
         Call::RecoverWallet {
             lost: AccountId([1; 32]),
             new: AccountId([2; 32]),
+            identity_expiry: Some(volt_proto::Timestamp(u64::MAX)),
             reason: long_text.clone(),
         },
         Call::CreateClass { class: long_symbol, name: long_text, supply_max: Amount(u128::MAX) },

@@ -9,10 +9,10 @@ use volt_proto::{
     ErrorCode, Hash, LeaseTerms, Role, Symbol, Timestamp, TxOutcome,
 };
 use volt_token::keys::{
-    AttestationEffect, AttestationRecord, Battery, Evidence, Key, Lease, Station,
+    AttestationEffect, AttestationRecord, Battery, Evidence, Key, Lease, Station, Vehicle,
 };
 use volt_token::testkit::{
-    FAR_FUTURE, World, account, hkd, passport, reading, serial, swap, sym, text,
+    FAR_FUTURE, GENESIS_TIME, World, account, hkd, passport, reading, serial, swap, sym, text,
 };
 use volt_token::{invariants, revenue};
 
@@ -22,6 +22,11 @@ const TAXI: &str = "TAXI-1";
 const DEPOSIT: u128 = 5_000;
 const RENT: u128 = 1_000;
 const DAY_MS: u64 = 86_400_000;
+/// The most one swap may charge the fleet under the bank's lease (a flat tariff): high enough
+/// that the swap tests below reach the payer's funds, low enough that it can be crossed.
+const FEE_PER_SWAP_MAX: u128 = 1_000_000;
+/// Periods the fleet may add alone to the bank's lease.
+const EXTENSION_PERIODS_MAX: u32 = 10;
 
 fn register_battery(w: &mut World, id: &str) {
     w.ok(
@@ -38,21 +43,48 @@ fn station_slot(slot: u16) -> Custody {
     Custody::Station { station: sym(STATION), slot }
 }
 
+/// Terms of a lease of `class` (issued by `issuer`) to `lessee`: a week to accept, no notice.
 fn lease_terms(class: &str, lessee: &str) -> LeaseTerms {
     LeaseTerms {
         class: sym(class),
+        lessor: account("issuer"),
         lessee: account(lessee),
+        offer_expiry: Timestamp(GENESIS_TIME.0 + 7 * DAY_MS),
+        fee_per_swap_max: Amount(FEE_PER_SWAP_MAX),
+        fee_per_kwh_max: Amount(0),
         rent_per_period: Amount(RENT),
         period_ms: DAY_MS,
         periods: 30,
         deposit: Amount(DEPOSIT),
         grace_ms: 3 * DAY_MS,
+        extension_periods_max: EXTENSION_PERIODS_MAX,
+        notice_periods: 0,
         salt: 1,
     }
 }
 
+/// The operator (which owns the batteries) and the issuer (which issues their class and is
+/// the lessor of its leases) each name the other its delegate, as a pool's lessor and issuer
+/// do at genesis: the issuer puts the operator's batteries in a class, the operator opens and
+/// ends leases of the issuer's class.
+fn delegate_both_ways(w: &mut World) {
+    w.ok("operator", Call::SetDelegate { delegate: account("issuer"), allowed: true });
+    w.ok("issuer", Call::SetDelegate { delegate: account("operator"), allowed: true });
+}
+
+/// Registers `name` as an operator that owns nothing here and is nobody's delegate.
+fn register_stranger_operator(w: &mut World, name: &str) {
+    let role = Role::Operator;
+    w.ok(
+        "admin",
+        Call::RegisterMember { account: account(name), role, identity_expiry: FAR_FUTURE },
+    );
+}
+
 /// A battery bank: pool POOL-A over B1, B2, B3 (alice 60 shares, bob 40), leased to `fleet`;
-/// B1 is in TAXI-1, B2 and B3 in the station's slots 0 and 1; station cut 10 %.
+/// B1 is in TAXI-1, B2 and B3 in the station's slots 0 and 1; station cut 10 %. The operator
+/// owns B1..B3 and B9; the fleet registered its taxi; the lease (lessor: the issuer) was opened
+/// by the operator as the issuer's delegate, before B1 went into the taxi.
 fn bank() -> (World, Hash) {
     let mut w = World::new(&["alice", "bob", "fleet"]);
     w.ok(
@@ -68,8 +100,8 @@ fn bank() -> (World, Hash) {
     for id in ["B1", "B2", "B3", "B9"] {
         register_battery(&mut w, id);
     }
-    w.ok("operator", Call::RegisterVehicle { vehicle: sym(TAXI), fleet: account("fleet") });
-    w.ok("operator", Call::MoveCustody { serial: serial("B1"), to: Custody::Vehicle(sym(TAXI)) });
+    w.ok("fleet", Call::RegisterVehicle { vehicle: sym(TAXI) });
+    delegate_both_ways(&mut w);
     w.ok("operator", Call::MoveCustody { serial: serial("B2"), to: station_slot(0) });
     w.ok("operator", Call::MoveCustody { serial: serial("B3"), to: station_slot(1) });
     w.ok(
@@ -97,12 +129,15 @@ fn bank() -> (World, Hash) {
     let terms = lease_terms("POOL-A", "fleet");
     let lessee_signature = w.lessee_signs("fleet", &terms);
     w.ok("operator", Call::OpenLease { terms: terms.clone(), lessee_signature });
+    w.ok("operator", Call::MoveCustody { serial: serial("B1"), to: Custody::Vehicle(sym(TAXI)) });
     (w, terms.id())
 }
 
-/// Registers battery B1 and creates POOL-A over it alone (10 shares, revenue in HKD).
+/// Registers battery B1 (owned by the operator) and creates POOL-A over it alone (10 shares,
+/// revenue in HKD), with the operator's consent (the issuer is its delegate).
 fn one_battery_class(w: &mut World) {
     register_battery(w, "B1");
+    w.ok("operator", Call::SetDelegate { delegate: account("issuer"), allowed: true });
     w.ok(
         "issuer",
         Call::CreateBatteryClass {
@@ -192,6 +227,15 @@ fn passport_document_can_be_replaced_but_not_the_static_fields() {
         document_uri: text(""),
     };
     assert_eq!(w.submit("operator", unknown).outcome, failed(ErrorCode::UnknownBattery));
+    // Another operator may not rewrite a battery it does not own.
+    register_stranger_operator(&mut w, "operator2");
+    let other = Call::UpdatePassportDocument {
+        serial: serial("B9"),
+        document_hash: Hash::of(b"forged"),
+        document_uri: text("https://evil.example/B9"),
+    };
+    assert_eq!(w.submit("operator2", other).outcome, failed(ErrorCode::NotOwner));
+    assert_eq!(battery(&w, "B9").passport.document_hash, Hash::of(b"v2"));
 }
 
 #[test]
@@ -200,6 +244,12 @@ fn status_moves_forward_only_and_waste_is_terminal() {
     let (mut w, _) = bank();
     let set =
         |status, soh| Call::SetBatteryStatus { serial: serial("B9"), status, soh_permille: soh };
+    // Only the owner (or its delegate) moves the status.
+    register_stranger_operator(&mut w, "operator2");
+    assert_eq!(
+        w.submit("operator2", set(BatteryStatus::Waste, None)).outcome,
+        failed(ErrorCode::NotOwner)
+    );
     assert_eq!(
         w.submit("operator", set(BatteryStatus::Repurposed, None)).outcome,
         TxOutcome::Applied
@@ -268,10 +318,18 @@ fn leased_battery_cannot_be_scrapped() {
 
 #[test]
 fn logistics_moves_are_checked() {
-    // Proves custody moves: operator only, real station and slot, known vehicle, no no-op.
+    // Proves custody moves: the owner only, real station and slot, known vehicle, into a
+    // vehicle only under a lease to its fleet, no no-op.
     let (mut w, _) = bank();
     let mv = |to| Call::MoveCustody { serial: serial("B9"), to };
     assert_eq!(w.submit("alice", mv(station_slot(2))).outcome, failed(ErrorCode::WrongRole));
+    register_stranger_operator(&mut w, "operator2");
+    assert_eq!(w.submit("operator2", mv(station_slot(2))).outcome, failed(ErrorCode::NotOwner));
+    // B9 is under no lease: it cannot be put in the fleet's taxi.
+    assert_eq!(
+        w.submit("operator", mv(Custody::Vehicle(sym(TAXI)))).outcome,
+        failed(ErrorCode::BatteryNotLeased)
+    );
     assert_eq!(w.submit("operator", mv(station_slot(8))).outcome, failed(ErrorCode::OutOfRange));
     let elsewhere = Custody::Station { station: sym("HK-NOPE"), slot: 0 };
     assert_eq!(w.submit("operator", mv(elsewhere)).outcome, failed(ErrorCode::UnknownStation));
@@ -321,6 +379,17 @@ fn battery_class_rules() {
     assert_eq!(
         w.submit("operator", class("POOL-B", &["B9"], "HKD")).outcome,
         failed(ErrorCode::WrongRole)
+    );
+    // An issuer the owner did not name its delegate may not put the battery in a class.
+    let reg = Call::RegisterMember {
+        account: account("issuer2"),
+        role: Role::Issuer,
+        identity_expiry: FAR_FUTURE,
+    };
+    w.ok("admin", reg);
+    assert_eq!(
+        w.submit("issuer2", class("POOL-B", &["B9"], "HKD")).outcome,
+        failed(ErrorCode::NotOwner)
     );
     assert_eq!(w.submit("issuer", class("POOL-B", &["B9"], "HKD")).outcome, TxOutcome::Applied);
     assert_eq!(battery(&w, "B9").class, Some(sym("POOL-B")));
@@ -393,17 +462,23 @@ fn decommissioned_station_cannot_attest() {
 
 #[test]
 fn vehicles_need_a_verified_fleet() {
-    // Proves vehicle registration: operator only, unique, fleet must be able to pay.
+    // Proves vehicle registration: signed by the fleet that will pay, unique, and only by an
+    // account that can pay (no auditor, station or admin; not while frozen).
     let (mut w, _) = bank();
-    let reg =
-        |v: &str, fleet: &str| Call::RegisterVehicle { vehicle: sym(v), fleet: account(fleet) };
-    assert_eq!(w.submit("operator", reg(TAXI, "fleet")).outcome, failed(ErrorCode::AlreadyExists));
-    assert_eq!(
-        w.submit("operator", reg("TAXI-2", "auditor")).outcome,
-        failed(ErrorCode::ReceiverNotVerified)
-    );
-    assert_eq!(w.submit("alice", reg("TAXI-2", "fleet")).outcome, failed(ErrorCode::WrongRole));
-    assert_eq!(w.submit("operator", reg("TAXI-2", "fleet")).outcome, TxOutcome::Applied);
+    let reg = |v: &str| Call::RegisterVehicle { vehicle: sym(v) };
+    assert_eq!(w.submit("fleet", reg(TAXI)).outcome, failed(ErrorCode::AlreadyExists));
+    // Nobody registers a vehicle for someone else: the taxi stays the fleet's.
+    assert_eq!(w.submit("alice", reg(TAXI)).outcome, failed(ErrorCode::AlreadyExists));
+    assert_eq!(w.submit("auditor", reg("TAXI-2")).outcome, failed(ErrorCode::WrongRole));
+    assert_eq!(w.submit("station", reg("TAXI-2")).outcome, failed(ErrorCode::WrongRole));
+    assert_eq!(w.submit("admin", reg("TAXI-2")).outcome, failed(ErrorCode::WrongRole));
+    w.ok("admin", Call::Freeze { account: account("fleet"), reason: text("kyc") });
+    assert_eq!(w.submit("fleet", reg("TAXI-2")).outcome, failed(ErrorCode::SignerFrozen));
+    w.ok("admin", Call::Unfreeze { account: account("fleet") });
+    assert_eq!(w.submit("fleet", reg("TAXI-2")).outcome, TxOutcome::Applied);
+    let taxi: Vehicle = w.state.record(&Key::Vehicle(sym("TAXI-2"))).unwrap().unwrap();
+    assert_eq!(taxi.fleet, account("fleet"));
+    invariants::check(&w.state).unwrap();
 }
 
 // ----- swaps -----
@@ -434,7 +509,10 @@ fn swap_moves_custody_updates_health_mints_receipt_and_pays_holders() {
     assert_eq!(w.balance(&hkd(), "fleet"), Amount(fleet_before.0 - 1_000));
     assert_eq!(w.balance(&hkd(), "operator"), Amount(100));
     let s = station(&w);
-    assert_eq!((s.counter, s.swaps, s.fees, s.energy_wh), (1, 1, Amount(1_000), 40_000));
+    assert_eq!((s.counter, s.swaps, s.energy_wh), (1, 1, 40_000));
+    let hkd_totals = &s.totals[&sym("HKD")];
+    assert_eq!((hkd_totals.fees, hkd_totals.operator_cut), (Amount(1_000), Amount(100)));
+    assert_eq!(s.totals.len(), 1, "one currency was paid");
     // 900 to the pool: alice 60 %, bob 40 %.
     assert_eq!(claimable(&w, "alice"), Amount(540));
     assert_eq!(claimable(&w, "bob"), Amount(360));
@@ -531,7 +609,7 @@ fn swaps_that_conflict_with_the_ledger_are_recorded_as_disputed() {
     assert_disputed(&mut w, swap(STATION, 4, TAXI, "B1", "B9", 100), ErrorCode::BatteryNotLeased);
     assert_disputed(
         &mut w,
-        swap(STATION, 5, TAXI, "B1", "B2", 1_000_000),
+        swap(STATION, 5, TAXI, "B1", "B2", FEE_PER_SWAP_MAX),
         ErrorCode::PayerShortOfFunds,
     );
     let mut thb = swap(STATION, 6, TAXI, "B1", "B2", 100);
@@ -544,8 +622,14 @@ fn swaps_that_conflict_with_the_ledger_are_recorded_as_disputed() {
     w.ok("admin", Call::Freeze { account: account("fleet"), reason: text("kyc") });
     assert_disputed(&mut w, swap(STATION, 9, TAXI, "B1", "B2", 100), ErrorCode::PayerNotAllowed);
     w.ok("admin", Call::Unfreeze { account: account("fleet") });
+    // A fee over what the fleet agreed to in the lease's tariff is not charged.
+    assert_disputed(
+        &mut w,
+        swap(STATION, 10, TAXI, "B1", "B2", FEE_PER_SWAP_MAX + 1),
+        ErrorCode::FeeAboveTariff,
+    );
     // After all of that, the station still works.
-    let good = w.swap_call(CONTROLLER, swap(STATION, 10, TAXI, "B1", "B2", 100));
+    let good = w.swap_call(CONTROLLER, swap(STATION, 11, TAXI, "B1", "B2", 100));
     assert_eq!(w.submit("bob", good).outcome, TxOutcome::Applied);
 }
 
@@ -642,8 +726,9 @@ fn lease_opens_with_deposit_in_escrow_and_one_lease_per_battery() {
 }
 
 #[test]
-fn lease_needs_the_lessee_signature_and_an_operator() {
-    // Proves the lessor cannot open a lease the lessee did not sign.
+fn lease_needs_the_lessee_signature_and_the_lessor() {
+    // Proves the lessor cannot open a lease the lessee did not sign, and only the class's
+    // issuer (the lessor the terms name) opens it: not an investor, not another operator.
     let mut w = World::new(&["fleet", "alice"]);
     one_battery_class(&mut w);
     w.ok(
@@ -653,27 +738,44 @@ fn lease_needs_the_lessee_signature_and_an_operator() {
     let terms = lease_terms("POOL-A", "fleet");
     let wrong = w.lessee_signs("alice", &terms);
     let call = Call::OpenLease { terms: terms.clone(), lessee_signature: wrong };
-    assert_eq!(w.submit("operator", call).outcome, failed(ErrorCode::BadLesseeSignature));
+    assert_eq!(w.submit("issuer", call).outcome, failed(ErrorCode::BadLesseeSignature));
     let sig = w.lessee_signs("fleet", &terms);
     let call = Call::OpenLease { terms: terms.clone(), lessee_signature: sig };
     assert_eq!(w.submit("alice", call.clone()).outcome, failed(ErrorCode::WrongRole));
+    // The operator owns the battery but is not the issuer's delegate here.
+    assert_eq!(w.submit("operator", call.clone()).outcome, failed(ErrorCode::NotOwner));
+    let mut other_lessor = terms.clone();
+    other_lessor.lessor = account("operator");
+    let sig_other = w.lessee_signs("fleet", &other_lessor);
+    let open_other = Call::OpenLease { terms: other_lessor, lessee_signature: sig_other };
+    assert_eq!(w.submit("operator", open_other).outcome, failed(ErrorCode::NotLessorOfTerms));
     let mut bad = terms.clone();
     bad.period_ms = 0;
     let sig_bad = w.lessee_signs("fleet", &bad);
     assert_eq!(
-        w.submit("operator", Call::OpenLease { terms: bad, lessee_signature: sig_bad }).outcome,
+        w.submit("issuer", Call::OpenLease { terms: bad, lessee_signature: sig_bad }).outcome,
         failed(ErrorCode::OutOfRange)
     );
-    assert_eq!(w.submit("operator", call.clone()).outcome, TxOutcome::Applied);
-    assert_eq!(w.submit("operator", call).outcome, failed(ErrorCode::AlreadyExists));
+    assert_eq!(w.submit("issuer", call.clone()).outcome, TxOutcome::Applied);
+    assert_eq!(w.submit("issuer", call).outcome, failed(ErrorCode::AlreadyExists));
 }
 
 #[test]
 fn rent_goes_to_the_holders_and_cannot_exceed_the_term() {
-    // Proves rent payments feed the class revenue and stop at the term.
+    // Proves rent payments feed the class revenue as each paid period starts (rent paid
+    // ahead waits in escrow) and stop at the term.
     let (mut w, lease_id) = bank();
     w.ok("fleet", Call::PayRent { lease: lease_id, periods: 3 });
-    assert_eq!(claimable(&w, "alice"), Amount(3 * RENT * 60 / 100));
+    // The first period has started: its rent reaches the holders; two wait in escrow.
+    assert_eq!(claimable(&w, "alice"), Amount(RENT * 60 / 100));
+    assert_eq!(lease(&w, lease_id).rent_held, Amount(2 * RENT));
+    let settle = Call::SettleLease { lease: lease_id };
+    assert_eq!(w.submit("bob", settle.clone()).outcome, failed(ErrorCode::NothingToRelease));
+    // A day later the second period starts: anyone may credit its rent.
+    w.next.time = Timestamp(w.next.time.0 + DAY_MS);
+    assert_eq!(w.submit("bob", settle).outcome, TxOutcome::Applied);
+    assert_eq!(claimable(&w, "alice"), Amount(2 * RENT * 60 / 100));
+    assert_eq!(lease(&w, lease_id).rent_held, Amount(RENT));
     let beyond = Call::PayRent { lease: lease_id, periods: 28 };
     assert_eq!(w.submit("fleet", beyond).outcome, failed(ErrorCode::RentBeyondTerm));
     assert_eq!(
@@ -683,25 +785,33 @@ fn rent_goes_to_the_holders_and_cannot_exceed_the_term() {
     let unknown = Call::PayRent { lease: Hash::ZERO, periods: 1 };
     assert_eq!(w.submit("fleet", unknown).outcome, failed(ErrorCode::UnknownLease));
     assert_eq!(lease(&w, lease_id).periods_paid, 3);
+    invariants::check(&w.state).unwrap();
 }
 
 #[test]
 fn only_the_lessee_extends() {
-    // Proves the lessor cannot change a running lease alone.
+    // Proves the lessor cannot change a running lease alone, and the lessee extends only
+    // within the cap the terms set.
     let (mut w, lease_id) = bank();
-    let extend = Call::ExtendLease { lease: lease_id, periods: 10 };
+    let extend = Call::ExtendLease { lease: lease_id, periods: EXTENSION_PERIODS_MAX };
     assert_eq!(w.submit("operator", extend.clone()).outcome, failed(ErrorCode::NotLessee));
+    assert_eq!(w.submit("issuer", extend.clone()).outcome, failed(ErrorCode::NotLessee));
     assert_eq!(w.submit("fleet", extend).outcome, TxOutcome::Applied);
-    assert_eq!(lease(&w, lease_id).periods_total, 40);
+    assert_eq!(lease(&w, lease_id).periods_total, 30 + EXTENSION_PERIODS_MAX);
+    let one_more = Call::ExtendLease { lease: lease_id, periods: 1 };
+    assert_eq!(w.submit("fleet", one_more).outcome, failed(ErrorCode::ExtensionCapExceeded));
+    assert_eq!(lease(&w, lease_id).periods_total, 30 + EXTENSION_PERIODS_MAX);
 }
 
 #[test]
 fn close_returns_the_deposit_only_with_rent_paid() {
-    // Proves closing: the lessee needs rent paid up; the lessor may not close early.
+    // Proves closing: the lessee needs rent paid up; the lessor (or its delegate) may not
+    // close before the term ends; nobody else may close at all.
     let (mut w, lease_id) = bank();
     let close = Call::CloseLease { lease: lease_id };
     assert_eq!(w.submit("fleet", close.clone()).outcome, failed(ErrorCode::RentOutstanding));
-    assert_eq!(w.submit("operator", close.clone()).outcome, failed(ErrorCode::NotLessee));
+    assert_eq!(w.submit("issuer", close.clone()).outcome, failed(ErrorCode::TermNotOver));
+    assert_eq!(w.submit("operator", close.clone()).outcome, failed(ErrorCode::TermNotOver));
     assert_eq!(w.submit("alice", close.clone()).outcome, failed(ErrorCode::NotLessee));
     w.ok("fleet", Call::PayRent { lease: lease_id, periods: 1 });
     let before = w.balance(&hkd(), "fleet");
@@ -764,7 +874,8 @@ fn revenue_follows_the_balance_held_when_it_arrived() {
 
 #[test]
 fn revenue_with_no_shares_outstanding_is_held_not_lost() {
-    // Proves a deposit to a class with no holders is held and paid to the first holders.
+    // Proves a deposit to a class with no holders is held for the unissued shares and paid
+    // pro rata as they are issued (4 of 10 shares take 4/10 of it), never lost.
     let mut w = World::new(&["alice"]);
     one_battery_class(&mut w);
     w.ok(
@@ -772,13 +883,19 @@ fn revenue_with_no_shares_outstanding_is_held_not_lost() {
         Call::Mint { currency: sym("HKD"), to: account("operator"), amount: Amount(1_000) },
     );
     w.ok("operator", Call::DepositRevenue { class: sym("POOL-A"), amount: Amount(300) });
-    let class = w.state.class(&sym("POOL-A")).unwrap().unwrap();
-    assert_eq!(class.revenue.as_ref().unwrap().held, Amount(300));
-    w.ok(
-        "issuer",
-        Call::IssueShares { class: sym("POOL-A"), to: account("alice"), amount: Amount(10) },
-    );
+    let held = |w: &World| w.state.class(&sym("POOL-A")).unwrap().unwrap().revenue.unwrap().held;
+    assert_eq!(held(&w), Amount(300));
+    let issue =
+        |n| Call::IssueShares { class: sym("POOL-A"), to: account("alice"), amount: Amount(n) };
+    w.ok("issuer", issue(4));
+    assert_eq!(claimable(&w, "alice"), Amount(120));
+    assert_eq!(held(&w), Amount(180));
+    // A later deposit is shared by the shares outstanding; the held rest stays held.
     w.ok("operator", Call::DepositRevenue { class: sym("POOL-A"), amount: Amount(100) });
+    assert_eq!(claimable(&w, "alice"), Amount(220));
+    assert_eq!(held(&w), Amount(180));
+    w.ok("issuer", issue(6));
+    assert_eq!(held(&w), Amount(0));
     assert_eq!(claimable(&w, "alice"), Amount(400));
     invariants::check(&w.state).unwrap();
 }
@@ -811,6 +928,7 @@ fn recovery_moves_accrued_revenue_with_the_shares() {
     let recover = Call::RecoverWallet {
         lost: account("alice"),
         new: account("alice-new"),
+        identity_expiry: None,
         reason: text("lost"),
     };
     w.ok("admin", recover);
@@ -823,15 +941,23 @@ fn recovery_moves_accrued_revenue_with_the_shares() {
 
 #[test]
 fn recovery_hands_over_issuer_operator_fleet_and_lessee_roles() {
-    // Proves a recovered key inherits every role its records named: issuing, operating a
-    // station, paying for vehicles, and the lessee side of a lease.
+    // Proves a recovered key inherits every role its records named: issuing (and the lessor
+    // side of the class's lease), operating a station, owning batteries, paying for vehicles,
+    // and the lessee side of a lease.
     let (mut w, lease_id) = bank();
     for (lost, new) in
         [("issuer", "issuer-new"), ("operator", "operator-new"), ("fleet", "fleet-new")]
     {
-        let call =
-            Call::RecoverWallet { lost: account(lost), new: account(new), reason: text("lost") };
+        let call = Call::RecoverWallet {
+            lost: account(lost),
+            new: account(new),
+            identity_expiry: None,
+            reason: text("lost"),
+        };
         w.ok("admin", call);
+    }
+    for id in ["B1", "B2", "B3", "B9"] {
+        assert_eq!(battery(&w, id).owner, account("operator-new"));
     }
     w.ok(
         "issuer-new",
@@ -848,7 +974,7 @@ fn recovery_hands_over_issuer_operator_fleet_and_lessee_roles() {
     assert_eq!(w.submit("bob", att).outcome, TxOutcome::Applied);
     assert_eq!(w.balance(&hkd(), "fleet-new"), Amount(100_000 - DEPOSIT - 1_000));
     assert_eq!(lease(&w, lease_id).lessee, account("fleet-new"));
-    assert_eq!(lease(&w, lease_id).lessor, account("operator-new"));
+    assert_eq!(lease(&w, lease_id).lessor, account("issuer-new"));
     w.ok("fleet-new", Call::PayRent { lease: lease_id, periods: 1 });
     w.ok("fleet-new", Call::CloseLease { lease: lease_id });
     assert_eq!(w.balance(&hkd(), "fleet-new"), Amount(100_000 - 2_000));

@@ -238,6 +238,7 @@ fn recover_wallet_moves_balances_to_the_new_key() {
     let recover = Call::RecoverWallet {
         lost: account("alice"),
         new: account("alice2"),
+        identity_expiry: None,
         reason: text("lost phone"),
     };
     assert_eq!(w.submit("bob", recover.clone()).outcome, failed(ErrorCode::WrongRole));
@@ -245,12 +246,19 @@ fn recover_wallet_moves_balances_to_the_new_key() {
     assert_eq!(w.balance(&hkd(), "alice"), Amount(0));
     assert_eq!(w.balance(&hkd(), "alice2"), Amount(100));
     assert_eq!(w.balance(&shares, "alice2"), Amount(40));
-    assert!(w.state.member(account("alice")).unwrap().unwrap().revoked);
+    let lost = w.state.member(account("alice")).unwrap().unwrap();
+    assert!(lost.revoked);
+    assert_eq!(lost.recovered_to, Some(account("alice2")));
     assert_eq!(w.state.member(account("alice2")).unwrap().unwrap().role, Role::Investor);
     assert_eq!(w.submit("alice2", transfer(&hkd(), "bob", 10)).outcome, TxOutcome::Applied);
-    assert_eq!(w.submit("admin", recover).outcome, failed(ErrorCode::UnknownAccount));
-    let taken =
-        Call::RecoverWallet { lost: account("bob"), new: account("carol"), reason: text("x") };
+    // A key is recovered once: its successor is on record.
+    assert_eq!(w.submit("admin", recover).outcome, failed(ErrorCode::AlreadyRecovered));
+    let taken = Call::RecoverWallet {
+        lost: account("bob"),
+        new: account("carol"),
+        identity_expiry: None,
+        reason: text("x"),
+    };
     assert_eq!(w.submit("admin", taken).outcome, failed(ErrorCode::AlreadyExists));
     invariants::check(&w.state).unwrap();
 }

@@ -156,10 +156,16 @@ fn membership_call() -> BoxedStrategy<Call> {
         (account_id(), text()).prop_map(|(account, reason)| Call::RevokeMember { account, reason }),
         (account_id(), text()).prop_map(|(account, reason)| Call::Freeze { account, reason }),
         account_id().prop_map(|account| Call::Unfreeze { account }),
-        (account_id(), account_id(), text()).prop_map(|(lost, new, reason)| Call::RecoverWallet {
-            lost,
-            new,
-            reason
+        (account_id(), account_id(), proptest::option::of(timestamp()), text()).prop_map(
+            |(lost, new, identity_expiry, reason)| Call::RecoverWallet {
+                lost,
+                new,
+                identity_expiry,
+                reason
+            }
+        ),
+        (account_id(), timestamp()).prop_map(|(account, identity_expiry)| {
+            Call::RenewIdentity { account, identity_expiry }
         }),
         symbol().prop_map(|class| Call::PauseClass { class }),
         symbol().prop_map(|class| Call::UnpauseClass { class }),
@@ -203,6 +209,7 @@ fn share_call() -> BoxedStrategy<Call> {
             terms,
             counterparty_signature
         }),
+        trade_terms().prop_map(|terms| Call::CancelTrade { terms }),
     ]
     .boxed()
 }
@@ -223,6 +230,9 @@ fn battery_call() -> BoxedStrategy<Call> {
             }
         ),
         (serial(), custody()).prop_map(|(serial, to)| Call::MoveCustody { serial, to }),
+        (serial(), account_id()).prop_map(|(serial, to)| Call::TransferBattery { serial, to }),
+        (account_id(), any::<bool>())
+            .prop_map(|(delegate, allowed)| Call::SetDelegate { delegate, allowed }),
         (symbol(), text(), amount(), proptest::collection::vec(serial(), 0..8), symbol(),)
             .prop_map(|(class, name, supply_max, batteries, revenue_currency)| {
                 Call::CreateBatteryClass { class, name, supply_max, batteries, revenue_currency }
@@ -245,8 +255,7 @@ fn station_call() -> BoxedStrategy<Call> {
         (symbol(), account_id())
             .prop_map(|(station, controller)| Call::RotateStationKey { station, controller }),
         symbol().prop_map(|station| Call::DecommissionStation { station }),
-        (symbol(), account_id())
-            .prop_map(|(vehicle, fleet)| Call::RegisterVehicle { vehicle, fleet }),
+        symbol().prop_map(|vehicle| Call::RegisterVehicle { vehicle }),
         (attestation(), signature()).prop_map(|(attestation, signature)| {
             Call::SubmitAttestation { attestation, signature }
         }),
@@ -262,6 +271,8 @@ fn lease_call() -> BoxedStrategy<Call> {
         (hash(), any::<u32>()).prop_map(|(lease, periods)| Call::ExtendLease { lease, periods }),
         hash().prop_map(|lease| Call::CloseLease { lease }),
         hash().prop_map(|lease| Call::DefaultLease { lease }),
+        hash().prop_map(|lease| Call::SettleLease { lease }),
+        hash().prop_map(|lease| Call::ReleaseDeposit { lease }),
     ]
     .boxed()
 }
@@ -401,16 +412,32 @@ pub fn attestation() -> BoxedStrategy<Attestation> {
 prop_compose! {
     /// Any lease terms.
     pub fn lease_terms()(
-        class in symbol(),
-        lessee in account_id(),
+        (class, lessor, lessee, offer_expiry) in (symbol(), account_id(), account_id(), timestamp()),
+        (fee_per_swap_max, fee_per_kwh_max) in (amount(), amount()),
         rent_per_period in amount(),
         period_ms in edgy_u64(),
         periods in any::<u32>(),
         deposit in amount(),
         grace_ms in edgy_u64(),
+        (extension_periods_max, notice_periods) in (any::<u32>(), any::<u32>()),
         salt in edgy_u64(),
     ) -> LeaseTerms {
-        LeaseTerms { class, lessee, rent_per_period, period_ms, periods, deposit, grace_ms, salt }
+        LeaseTerms {
+            class,
+            lessor,
+            lessee,
+            offer_expiry,
+            fee_per_swap_max,
+            fee_per_kwh_max,
+            rent_per_period,
+            period_ms,
+            periods,
+            deposit,
+            grace_ms,
+            extension_periods_max,
+            notice_periods,
+            salt,
+        }
     }
 }
 
