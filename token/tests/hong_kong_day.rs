@@ -7,8 +7,13 @@
 //! a charged battery of the taxi's own pool that really sits in that station's slot. Stations
 //! upload in batches: each block covers ten minutes of the day (144 blocks), with rush hours
 //! carrying up to about 200 attestations. About one attestation in fifty is deliberately bad
-//! (wrong custody, a duplicate, a conflicting one for a used counter) and must come out
-//! disputed or failed exactly as predicted.
+//! (wrong custody, a duplicate, a conflicting one for a used counter, a fee above the lease's
+//! tariff) and must come out disputed or failed exactly as predicted.
+//!
+//! Every set-up call is signed by the party whose asset or consent it uses: the operator owns
+//! the batteries and names the issuer its delegate so the issuer can pool them; the issuer, the
+//! pools' lessor, opens each lease with its fleet's signed offer; each fleet registers its own
+//! taxis; batteries go into taxis only once their pool is leased to the taxi's fleet.
 //!
 //! At the end: `invariants::check` passes (it also runs every two hours of the day); per station
 //! the counter, swaps, disputes, fees and operator cut equal the driver's counts; Σ station fees
@@ -27,7 +32,7 @@ use volt_proto::{
     Signature, SignedTx, SwapAttestation, Symbol, Timestamp, TradeTerms, TxOutcome,
 };
 use volt_token::invariants;
-use volt_token::keys::{Battery, Holding, Key, ShareClass, Station};
+use volt_token::keys::{Battery, Holding, Key, Lease, ShareClass, Station};
 use volt_token::revenue::claimable;
 use volt_token::testkit::Rng;
 use volt_token::testkit::{GENESIS_TIME, World, account, hkd, key, passport, serial, sym, text};
@@ -55,6 +60,10 @@ const INVESTOR_HKD: u128 = 1_000_000_000;
 const FLEET_HKD: u128 = 1_000_000_000;
 /// HK$500 an hour per pool.
 const RENT_PER_HOUR: u128 = 50_000;
+/// The fleets' tariff: at most HK$100 a swap plus HK$10 a kWh. Every fee the stations charge
+/// (HK$150 to HK$400 for 35 kWh or more) is within it.
+const FEE_PER_SWAP_MAX: u128 = 10_000;
+const FEE_PER_KWH_MAX: u128 = 1_000;
 const DEPOSIT: u128 = 10_000_000;
 const HOUR_MS: u64 = 3_600_000;
 const RELAY: &str = "station";
@@ -126,6 +135,7 @@ struct Day {
     salt: u64,
     disputed_seen: u64,
     failed_seen: u64,
+    over_tariff: u64,
     trades: [u64; 2],
     claims: [u64; 2],
 }
@@ -156,6 +166,7 @@ impl Day {
             salt: 0,
             disputed_seen: 0,
             failed_seen: 0,
+            over_tariff: 0,
             trades: [0; 2],
             claims: [0; 2],
         }
@@ -171,6 +182,9 @@ impl Day {
 
     /// Stations, batteries, pools, shares, taxis, cash, placement and leases, before 01:00.
     fn set_up(&mut self) {
+        // The operator lets the issuer put its batteries into the pools' classes.
+        let delegate = Call::SetDelegate { delegate: account("issuer"), allowed: true };
+        self.setup_block(vec![("operator".to_string(), delegate)]);
         let op = || "operator".to_string();
         let mut calls = Vec::new();
         for s in 0..STATIONS {
@@ -232,10 +246,8 @@ impl Day {
         for (f, fleet) in FLEETS.iter().enumerate() {
             for _ in 0..TAXIS_PER_FLEET {
                 let v = self.taxis.len();
-                calls.push((
-                    op(),
-                    Call::RegisterVehicle { vehicle: taxi_id(v), fleet: account(fleet) },
-                ));
+                // Each fleet registers its own taxis: it is the one that pays for their swaps.
+                calls.push((fleet.to_string(), Call::RegisterVehicle { vehicle: taxi_id(v) }));
                 self.taxis.push((f, usize::MAX));
             }
         }
@@ -248,14 +260,17 @@ impl Day {
             calls.push(("issuer".to_string(), call));
         }
         self.setup_block(calls);
-        self.place();
+        let into_taxis = self.place();
         self.open_leases();
+        self.setup_block(into_taxis);
     }
 
     /// Each taxi carries one battery of its fleet's pool; the rest are spread over the station
-    /// slots, fully charged.
-    fn place(&mut self) {
+    /// slots, fully charged. Moves the station batteries now and returns the moves into taxis,
+    /// which wait for the leases.
+    fn place(&mut self) -> Vec<(String, Call)> {
         let mut calls = Vec::new();
+        let mut into_taxis = Vec::new();
         let mut next_slot = 0usize;
         for b in 0..POOLS.len() * BATTERIES_PER_POOL {
             let pool = b / BATTERIES_PER_POOL;
@@ -275,10 +290,11 @@ impl Day {
                 }
             };
             let to = custody(place);
-            calls.push((
-                "operator".to_string(),
-                Call::MoveCustody { serial: serial(&battery_serial(b)), to },
-            ));
+            let call = Call::MoveCustody { serial: serial(&battery_serial(b)), to };
+            match place {
+                Place::Taxi(_) => into_taxis.push(("operator".to_string(), call)),
+                Place::Slot(..) => calls.push(("operator".to_string(), call)),
+            }
             self.batteries.push(BatteryState {
                 pool,
                 place,
@@ -288,24 +304,32 @@ impl Day {
             });
         }
         self.setup_block(calls);
+        into_taxis
     }
 
+    /// The issuer, lessor of every pool, opens each pool's lease with its fleet's offer.
     fn open_leases(&mut self) {
         let mut calls = Vec::new();
         for (p, fleet) in FLEETS.iter().enumerate() {
             let terms = LeaseTerms {
                 class: sym(POOLS[p]),
+                lessor: account("issuer"),
                 lessee: account(fleet),
+                offer_expiry: Timestamp(GENESIS_TIME.0 + HOUR_MS),
+                fee_per_swap_max: Amount(FEE_PER_SWAP_MAX),
+                fee_per_kwh_max: Amount(FEE_PER_KWH_MAX),
                 rent_per_period: Amount(RENT_PER_HOUR),
                 period_ms: HOUR_MS,
                 periods: 30,
                 deposit: Amount(DEPOSIT),
                 grace_ms: 2 * HOUR_MS,
+                extension_periods_max: 0,
+                notice_periods: 1,
                 salt: 2026,
             };
             self.leases.push(terms.id());
             let lessee_signature = self.w.lessee_signs(fleet, &terms);
-            calls.push(("operator".to_string(), Call::OpenLease { terms, lessee_signature }));
+            calls.push(("issuer".to_string(), Call::OpenLease { terms, lessee_signature }));
         }
         self.setup_block(calls);
         self.fleet_paid = [DEPOSIT; 3];
@@ -387,9 +411,10 @@ impl Day {
         Some((Attestation::Swap(att), Plan::Swap { station: s, taxi, into, fee }))
     }
 
-    /// A deliberately bad attestation: wrong custody, a duplicate or a conflicting one.
+    /// A deliberately bad attestation: wrong custody, a duplicate, a conflicting one, or a fee
+    /// above the tariff the fleet agreed to.
     fn bad_swap(&mut self, now: u64) -> Option<(Attestation, Plan, TxOutcome)> {
-        match self.rng.below(3) {
+        match self.rng.below(4) {
             0 => {
                 // The battery named as going in sits at another station.
                 let s = self.rng.below(STATIONS);
@@ -407,6 +432,24 @@ impl Day {
                 let (att, _) = self.recorded.get(self.rng.below(self.recorded.len()))?.clone();
                 let outcome = TxOutcome::Failed(ErrorCode::DuplicateAttestation);
                 Some((att, Plan::Refused, outcome))
+            }
+            2 => {
+                // A swap the ledger would settle, but for a fee a little above the tariff: the
+                // station's counter advances, nothing else moves.
+                let s = self.rng.below(STATIONS);
+                let taxi = self.rng.below(self.taxis.len());
+                let (pool, out) = self.taxis[taxi];
+                let into = self.slots[s]
+                    .iter()
+                    .flatten()
+                    .copied()
+                    .find(|b| self.batteries[*b].pool == pool)?;
+                let mut att = self.swap_attestation(s, taxi, out, into, now);
+                let tariff = FEE_PER_SWAP_MAX + FEE_PER_KWH_MAX * u128::from(att.energy_wh) / 1_000;
+                att.fee = Amount(tariff + 1 + self.rng.below(1_000) as u128);
+                self.counts[s].counter += 1;
+                let outcome = TxOutcome::Disputed(ErrorCode::FeeAboveTariff);
+                Some((Attestation::Swap(att), Plan::Disputed { station: s }, outcome))
             }
             _ => {
                 let (att, _) = self.recorded.get(self.rng.below(self.recorded.len()))?.clone();
@@ -506,6 +549,9 @@ impl Day {
             match expected {
                 Expected::Attestation(plan, want) => {
                     assert_eq!(outcome, want, "{plan:?}");
+                    if want == TxOutcome::Disputed(ErrorCode::FeeAboveTariff) {
+                        self.over_tariff += 1;
+                    }
                     self.count(&tx, plan, &outcome);
                 }
                 Expected::Rent(p) => {
@@ -565,15 +611,18 @@ impl Day {
                 .ok()
                 .flatten()
                 .unwrap_or_else(|| panic!("station {s}"));
+            // Every fee was in HKD: no other currency has totals.
+            assert!(station.totals.keys().all(|c| *c == sym("HKD")), "{:?}", station.totals);
+            let hkd_totals = station.totals.get(&sym("HKD")).cloned().unwrap_or_default();
             let got = Counts {
                 counter: station.counter,
                 swaps: station.swaps,
                 disputed: station.disputed,
-                fees: station.fees.0,
-                cut: station.operator_cut.0,
+                fees: hkd_totals.fees.0,
+                cut: hkd_totals.operator_cut.0,
             };
             assert_eq!(&got, counts, "station {}", station_id(s));
-            fees += station.fees.0;
+            fees += hkd_totals.fees.0;
         }
         assert_eq!(fees, self.counts.iter().map(|c| c.fees).sum::<u128>());
         // Every battery is where the driver put it: in that slot or that taxi.
@@ -588,6 +637,19 @@ impl Day {
         let mut claimed = 0;
         for (p, pool) in POOLS.iter().enumerate() {
             claimed += self.check_pool(p, pool);
+            // Rent was paid hourly for the hour under way, so none of it waits in escrow.
+            let lease: Lease = self
+                .w
+                .state
+                .record(&Key::Lease(self.leases[p]))
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| panic!("lease of {pool}"));
+            assert_eq!(
+                (lease.periods_released, lease.rent_held),
+                (lease.periods_paid, Amount::ZERO)
+            );
+            assert!(lease.periods_paid >= 24, "{pool}: {} periods paid", lease.periods_paid);
             let fleet = self.w.balance(&hkd(), FLEETS[p]).0;
             assert_eq!(fleet, FLEET_HKD - self.fleet_paid[p], "HKD of {}", FLEETS[p]);
         }
@@ -677,11 +739,13 @@ fn one_day_in_hong_kong() {
     let swaps: u64 = day.counts.iter().map(|c| c.swaps).sum();
     assert_eq!(swaps, SWAPS);
     assert!(day.disputed_seen > 50 && day.failed_seen > 20, "too few bad attestations");
+    assert!(day.over_tariff > 10, "too few fees above the tariff: {}", day.over_tariff);
     assert!(day.trades[0] > 200 && day.claims[0] > 200, "too little trading or claiming");
     eprintln!(
-        "one day in Hong Kong: {swaps} swaps settled, {} disputed, {} failed, {} blocks, \
-         HK${}.{:02} of fees, {} trades, {} claims, {:.1} s",
+        "one day in Hong Kong: {swaps} swaps settled, {} disputed ({} above the tariff), {} \
+         failed, {} blocks, HK${}.{:02} of fees, {} trades, {} claims, {:.1} s",
         day.disputed_seen,
+        day.over_tariff,
         day.failed_seen,
         day.w.next.height.0 - first_height,
         fees / 100,
