@@ -200,11 +200,12 @@ impl<'a> Cx<'a> {
             return Ok(());
         }
         let key = Key::Balance(asset.clone(), account);
-        let mut holding: Holding = self.get(&key)?.ok_or(ErrorCode::InsufficientBalance)?;
+        let before: Holding = self.get(&key)?.ok_or(ErrorCode::InsufficientBalance)?;
+        let mut holding = before.clone();
         self.settle_revenue(asset, &mut holding)?;
         holding.amount =
             holding.amount.checked_sub(amount).ok_or(ErrorCode::InsufficientBalance)?;
-        self.store_holding(asset, account, &holding)
+        self.store_holding(asset, account, &before, &holding)
     }
 
     /// Gives `amount` of `asset` to `account`, listing the asset among its holdings. Zero
@@ -219,20 +220,24 @@ impl<'a> Cx<'a> {
             return Ok(());
         }
         let key = Key::Balance(asset.clone(), account);
-        let mut holding: Holding = self.get(&key)?.unwrap_or_default();
+        let before: Holding = self.get(&key)?.unwrap_or_default();
+        let mut holding = before.clone();
         self.settle_revenue(asset, &mut holding)?;
         holding.amount = holding.amount.checked_add(amount).ok_or(ErrorCode::Overflow)?;
-        self.store_holding(asset, account, &holding)
+        self.store_holding(asset, account, &before, &holding)
     }
 
-    /// Writes a holding and keeps the holder's index in step: a holding with shares or at
-    /// least one whole unit of revenue is listed under [`Key::Holds`]; an empty one is deleted.
-    /// A zero balance whose revenue is a fraction below one unit keeps its record (the fraction
-    /// stays exact) but is not listed, so it takes no room in the holder's cap.
+    /// Writes a holding (`before` is the stored one, default if none) and keeps the holder's
+    /// index in step: a holding with shares or at least one whole unit of revenue is listed
+    /// under [`Key::Holds`]; an empty one is deleted. A zero balance whose revenue is a fraction
+    /// below one unit keeps its record (the fraction stays exact) but is not listed, so it takes
+    /// no room in the holder's cap (and stays with the old key at a wallet recovery). The index
+    /// always matches the stored holding (an invariant), so it is not read here.
     pub(crate) fn store_holding(
         &mut self,
         asset: &Asset,
         account: AccountId,
+        before: &Holding,
         holding: &Holding,
     ) -> Outcome<()> {
         let key = Key::Balance(asset.clone(), account);
@@ -241,16 +246,16 @@ impl<'a> Cx<'a> {
         } else {
             self.put(&key, holding);
         }
-        let listed = !holding.amount.is_zero() || holding.revenue_accrued >> SCALE_BITS != 0;
-        self.set_listed(account, asset, listed)
+        let (was, is) = (listed(before), listed(holding));
+        if was == is {
+            return Ok(());
+        }
+        self.set_listed(account, asset, is)
     }
 
     /// Adds or removes `asset` from `account`'s holdings index, counting it in the member.
     fn set_listed(&mut self, account: AccountId, asset: &Asset, listed: bool) -> Outcome<()> {
         let index = Key::Holds(account, asset.clone());
-        if self.get::<()>(&index)?.is_some() == listed {
-            return Ok(());
-        }
         let mut member = self.member_or(account, ErrorCode::ReceiverNotVerified)?;
         if listed {
             ensure(member.assets < MEMBER_ASSETS_MAX, ErrorCode::TooManyHoldings)?;
@@ -345,6 +350,11 @@ impl<'a> Cx<'a> {
     pub(crate) fn check_sizes(&self) -> Outcome<()> {
         ensure(!self.oversized, ErrorCode::RecordTooLarge)
     }
+}
+
+/// True if a holding belongs in its holder's index: shares or cash, or a whole unit of revenue.
+pub(crate) fn listed(holding: &Holding) -> bool {
+    !holding.amount.is_zero() || holding.revenue_accrued >> SCALE_BITS != 0
 }
 
 /// Roles that hold balances. Admins govern, stations attest and auditors read: none of them

@@ -21,7 +21,8 @@ pub(crate) fn claim(cx: &mut Cx<'_>, class: &Symbol) -> Outcome<()> {
     let mut record: ShareClass = cx.get(&class_key)?.ok_or(ErrorCode::UnknownClass)?;
     let revenue_state = record.revenue.as_mut().ok_or(ErrorCode::NoRevenue)?;
     let holding_key = Key::Balance(Asset::Shares(class.clone()), cx.signer);
-    let mut holding: Holding = cx.get(&holding_key)?.ok_or(ErrorCode::NothingToClaim)?;
+    let before: Holding = cx.get(&holding_key)?.ok_or(ErrorCode::NothingToClaim)?;
+    let mut holding = before.clone();
     revenue::settle(&mut holding, revenue_state.per_share)?;
     let units = revenue::take_whole_units(&mut holding);
     ensure(!units.is_zero(), ErrorCode::NothingToClaim)?;
@@ -29,6 +30,6 @@ pub(crate) fn claim(cx: &mut Cx<'_>, class: &Symbol) -> Outcome<()> {
     revenue_state.claimed = revenue_state.claimed.checked_add(units).ok_or(ErrorCode::Overflow)?;
     let cash = Asset::Cash(revenue_state.currency.clone());
     cx.put(&class_key, &record);
-    cx.store_holding(&Asset::Shares(class.clone()), cx.signer, &holding)?;
+    cx.store_holding(&Asset::Shares(class.clone()), cx.signer, &before, &holding)?;
     cx.credit(&cash, cx.signer, units)
 }

@@ -77,7 +77,8 @@ fn release_held(
     cx.put(&key, &record);
     let asset = Asset::Shares(class.clone());
     let balance = Key::Balance(asset.clone(), to);
-    let mut holding: Holding = cx.get(&balance)?.ok_or(ErrorCode::Overflow)?;
+    let before: Holding = cx.get(&balance)?.ok_or(ErrorCode::Overflow)?;
+    let mut holding = before.clone();
     revenue::add_units(&mut holding, released)?;
-    cx.store_holding(&asset, to, &holding)
+    cx.store_holding(&asset, to, &before, &holding)
 }
