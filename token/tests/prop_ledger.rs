@@ -4,8 +4,10 @@
 //! After every block: `invariants::check` passes; every account's `next_nonce` equals the number
 //! of its transactions that were `Applied` or `Failed` (never `Rejected`); an independent model
 //! (plain maps, written from the call table in `token/src/lib.rs`) predicted every receipt's
-//! outcome and holds exactly the ledger's members, currencies, classes, balances and settled
-//! trades; and a second replica fed the same blocks (restarted from its store every third
+//! outcome and holds exactly the ledger's members, currencies, classes, balances, settled and
+//! cancelled trades, and the per-account indexes (the `Holds` entry of every non-empty balance,
+//! the `DutyOf` entry of every issuer role, and the counts in each member record); and a second
+//! replica fed the same blocks (restarted from its store every third
 //! block), and a third rebuilt from the first's store, have the same root.
 //!
 //! The generator builds each call explicitly (no match over `Call`), so new `Call` variants do
@@ -21,7 +23,7 @@ use volt_proto::{
     AccountId, Amount, Asset, Call, ChainId, ErrorCode, Hash, Height, Leg, Nonce, Receipt, Role,
     Signature, SignedTx, Symbol, Text, Timestamp, TradeTerms, TxBody, TxOutcome, codec,
 };
-use volt_token::keys::{Currency, Holding, Key, Member, Meta, ShareClass};
+use volt_token::keys::{Currency, Duty, Holding, Key, Member, Meta, ShareClass};
 use volt_token::testkit::{BLOCK_INTERVAL_MS, FAR_FUTURE, GENESIS_TIME, chain_id, key, sym};
 use volt_token::{BlockContext, Genesis, GenesisMember, MemStore, State, invariants};
 
@@ -107,6 +109,8 @@ struct ModelMember {
     frozen: bool,
     revoked: bool,
     nonce: u64,
+    /// The key a recovery moved this member to (a key is recovered once).
+    recovered_to: Option<AccountId>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -133,6 +137,7 @@ struct Model {
     /// Non-zero balances only.
     balances: BTreeMap<(Asset, AccountId), u128>,
     settled: BTreeMap<Hash, Height>,
+    cancelled: BTreeMap<Hash, Height>,
 }
 
 /// Who signed a trade's counterparty signature, and over which terms (`None`: garbage bytes).
@@ -205,6 +210,21 @@ impl Model {
         self.receiver_ok(account, now)
     }
 
+    /// The per-account index of balances: one entry per non-empty balance (no part-1 asset
+    /// carries revenue, so a balance record is listed exactly when its amount is non-zero).
+    fn listed(&self) -> BTreeSet<(AccountId, Asset)> {
+        self.balances.keys().map(|(asset, account)| (*account, asset.clone())).collect()
+    }
+
+    /// The per-account index of roles: every currency and class names its issuer.
+    fn duties(&self) -> BTreeSet<(AccountId, Duty)> {
+        let currencies = (self.currencies.iter())
+            .map(|(symbol, c)| (c.issuer, Duty::CurrencyIssuer(symbol.clone())));
+        let classes =
+            (self.classes.iter()).map(|(symbol, c)| (c.issuer, Duty::ClassIssuer(symbol.clone())));
+        currencies.chain(classes).collect()
+    }
+
     fn movable(&self, asset: &Asset) -> bool {
         match asset {
             Asset::Cash(currency) => self.currencies.contains_key(currency),
@@ -259,8 +279,9 @@ impl Model {
         let now = ctx.time;
         let mut m = self.clone();
         let me = m.members.get(&signer)?.clone();
-        ok(!me.frozen && me.expiry > now)?;
         let admin = me.role == Role::Admin;
+        // Auditors sign nothing; admins govern even with a lapsed identity.
+        ok(me.role != Role::Auditor && !me.frozen && (me.expiry > now || admin))?;
         match spec {
             Spec::Register { account, role, expiry } => {
                 ok(admin && *account != weak_key() && !m.members.contains_key(account))?;
@@ -270,6 +291,7 @@ impl Model {
                     frozen: false,
                     revoked: false,
                     nonce: 0,
+                    recovered_to: None,
                 };
                 m.members.insert(*account, member);
             }
@@ -285,12 +307,20 @@ impl Model {
                 ok(target.frozen != *frozen)?;
                 target.frozen = *frozen;
             }
-            Spec::Recover { lost, new } => {
+            Spec::Recover { lost, new, expiry } => {
                 ok(admin && *new != weak_key() && !m.members.contains_key(new))?;
                 let old = m.members.get_mut(lost)?;
-                ok(!old.revoked)?;
+                // A revoked key may be recovered too (it still owns its assets), but only once.
+                ok(old.recovered_to.is_none())?;
                 old.revoked = true;
-                let replacement = ModelMember { revoked: false, nonce: 0, ..old.clone() };
+                old.recovered_to = Some(*new);
+                let replacement = ModelMember {
+                    revoked: false,
+                    nonce: 0,
+                    recovered_to: None,
+                    expiry: expiry.unwrap_or(old.expiry),
+                    ..old.clone()
+                };
                 m.members.insert(*new, replacement);
                 let moved: Vec<_> = m
                     .balances
@@ -309,6 +339,12 @@ impl Model {
                 for record in m.classes.values_mut().filter(|c| c.issuer == *lost) {
                     record.issuer = *new;
                 }
+            }
+            Spec::Renew { account, expiry } => {
+                ok(admin)?;
+                let target = m.members.get_mut(account)?;
+                ok(!target.revoked && target.expiry != *expiry)?;
+                target.expiry = *expiry;
             }
             Spec::SetPaused { class, paused } => {
                 let record = m.classes.get_mut(class)?;
@@ -381,7 +417,8 @@ impl Model {
                 };
                 let id = terms.id();
                 ok(terms.maker != terms.taker && ctx.height <= terms.expiry_height)?;
-                ok(!m.settled.contains_key(&id) && counterparty == Some((other, id)))?;
+                ok(!m.settled.contains_key(&id) && !m.cancelled.contains_key(&id))?;
+                ok(counterparty == Some((other, id)))?;
                 ok(!terms.maker_gives.amount.is_zero() && !terms.taker_gives.amount.is_zero())?;
                 for party in [terms.maker, terms.taker] {
                     ok(m.sender_ok(party, now) && m.receiver_ok(party, now))?;
@@ -394,6 +431,12 @@ impl Model {
                 m.credit(&b.asset, terms.maker, b.amount.0)?;
                 m.settled.insert(id, ctx.height);
             }
+            Spec::CancelTrade(terms) => {
+                ok(signer == terms.maker || signer == terms.taker)?;
+                let id = terms.id();
+                ok(!m.settled.contains_key(&id) && !m.cancelled.contains_key(&id))?;
+                m.cancelled.insert(id, ctx.height);
+            }
         }
         Some(m)
     }
@@ -405,7 +448,8 @@ enum Spec {
     Register { account: AccountId, role: Role, expiry: Timestamp },
     Revoke { account: AccountId },
     SetFrozen { account: AccountId, frozen: bool },
-    Recover { lost: AccountId, new: AccountId },
+    Recover { lost: AccountId, new: AccountId, expiry: Option<Timestamp> },
+    Renew { account: AccountId, expiry: Timestamp },
     SetPaused { class: Symbol, paused: bool },
     RegisterCurrency { currency: Symbol, issuer: AccountId },
     Mint { currency: Symbol, to: AccountId, amount: u128 },
@@ -415,6 +459,7 @@ enum Spec {
     Issue { class: Symbol, to: AccountId, amount: u128 },
     Redeem { class: Symbol, amount: u128 },
     Trade(TradeTerms),
+    CancelTrade(TradeTerms),
 }
 
 impl Spec {
@@ -428,7 +473,12 @@ impl Spec {
             Spec::Revoke { account } => Call::RevokeMember { account, reason },
             Spec::SetFrozen { account, frozen: true } => Call::Freeze { account, reason },
             Spec::SetFrozen { account, frozen: false } => Call::Unfreeze { account },
-            Spec::Recover { lost, new } => Call::RecoverWallet { lost, new, reason },
+            Spec::Recover { lost, new, expiry } => {
+                Call::RecoverWallet { lost, new, identity_expiry: expiry, reason }
+            }
+            Spec::Renew { account, expiry } => {
+                Call::RenewIdentity { account, identity_expiry: expiry }
+            }
             Spec::SetPaused { class, paused: true } => Call::PauseClass { class },
             Spec::SetPaused { class, paused: false } => Call::UnpauseClass { class },
             Spec::RegisterCurrency { currency, issuer } => {
@@ -451,6 +501,7 @@ impl Spec {
             }
             Spec::Redeem { class, amount } => Call::RedeemShares { class, amount: Amount(amount) },
             Spec::Trade(terms) => Call::Trade { terms, counterparty_signature },
+            Spec::CancelTrade(terms) => Call::CancelTrade { terms },
         }
     }
 }
@@ -472,6 +523,7 @@ enum Kind {
     Freeze,
     Unfreeze,
     Recover,
+    Renew,
     Pause,
     Unpause,
     RegisterCurrency,
@@ -483,28 +535,31 @@ enum Kind {
     Issue,
     Redeem,
     Trade,
+    CancelTrade,
 }
 
 impl Kind {
     /// Weighted so value moves often and governance happens now and then (`roll` < 100).
     fn from_roll(roll: u8) -> Kind {
-        const TABLE: [(u8, Kind); 16] = [
+        const TABLE: [(u8, Kind); 18] = [
             (3, Kind::Register),
             (5, Kind::Revoke),
             (9, Kind::Freeze),
             (13, Kind::Unfreeze),
-            (15, Kind::Recover),
-            (18, Kind::Pause),
-            (22, Kind::Unpause),
-            (24, Kind::RegisterCurrency),
-            (33, Kind::Mint),
-            (37, Kind::Burn),
+            (16, Kind::Recover),
+            (18, Kind::Renew),
+            (21, Kind::Pause),
+            (24, Kind::Unpause),
+            (26, Kind::RegisterCurrency),
+            (34, Kind::Mint),
+            (38, Kind::Burn),
             (52, Kind::TransferCash),
             (60, Kind::TransferShares),
             (62, Kind::CreateClass),
             (69, Kind::Issue),
             (74, Kind::Redeem),
-            (100, Kind::Trade),
+            (96, Kind::Trade),
+            (100, Kind::CancelTrade),
         ];
         TABLE.iter().find(|(limit, _)| roll < *limit).map_or(Kind::Trade, |(_, kind)| *kind)
     }
@@ -731,6 +786,7 @@ impl Harness {
                 frozen: false,
                 revoked: false,
                 nonce: 0,
+                recovered_to: None,
             };
             model.members.insert(m.account, member);
         }
@@ -997,10 +1053,37 @@ impl Harness {
                 (admin, Spec::SetFrozen { account, frozen: false })
             }
             Kind::Recover => {
-                let lost = self.receiver(p0, x);
+                // Now and then a revoked key (recoverable once) or one already recovered (not
+                // again), else mostly a holder.
+                let revoked: Vec<AccountId> = (self.model.members.iter())
+                    .filter(|(_, m)| m.revoked && (x % 4 == 1 || m.recovered_to.is_some()))
+                    .map(|(a, _)| *a)
+                    .collect();
+                let lost = if x % 4 <= 1 && !revoked.is_empty() {
+                    revoked[usize::from(p0) % revoked.len()]
+                } else {
+                    self.receiver(p0, x)
+                };
                 let new =
                     if x % 10 == 0 { weak_key() } else { self.cast.accounts[self.cast.fresh(p1)] };
-                (admin, Spec::Recover { lost, new })
+                let expiry = match p2 % 3 {
+                    0 => None,
+                    1 => Some(FAR_FUTURE),
+                    // Lapses a few blocks from now.
+                    _ => Some(Timestamp(self.ctx.time.0 + 3_000)),
+                };
+                (admin, Spec::Recover { lost, new, expiry })
+            }
+            Kind::Renew => {
+                let account = self.cast.accounts[self.cast.any(p0)];
+                let deltas = [-1_000i64, 0, 2_000, 10_000];
+                let expiry = if x % 3 == 0 {
+                    FAR_FUTURE
+                } else {
+                    let delta = deltas[usize::from(p1) % deltas.len()];
+                    Timestamp(self.ctx.time.0.saturating_add_signed(delta))
+                };
+                (admin, Spec::Renew { account, expiry })
             }
             Kind::Pause | Kind::Unpause => {
                 let class = self.class(p0, x);
@@ -1067,6 +1150,20 @@ impl Harness {
                 counterparty = Some((signature, signed));
                 (natural, Spec::Trade(terms))
             }
+            Kind::CancelTrade => {
+                // Mostly terms built earlier (settled, pending or cancelled), cancelled by one
+                // of their parties; else fresh terms.
+                let (terms, natural) = if x < 85 && !self.trades.is_empty() {
+                    let (terms, _, _, _) = self.trades[self.pick_trade(p0, p2)].clone();
+                    let party = if p1.is_multiple_of(2) { terms.maker } else { terms.taker };
+                    let natural = self.index_or(party, ADMIN);
+                    (terms, natural)
+                } else {
+                    let (natural, terms, _, _) = self.trade(op);
+                    (terms, natural)
+                };
+                (natural, Spec::CancelTrade(terms))
+            }
         };
         let signer = if op.natural { natural } else { self.cast.any(p3) };
         let auth = Auth::from_roll(op.auth);
@@ -1079,9 +1176,8 @@ impl Harness {
     fn trade(&mut self, op: &OpSeed) -> (usize, TradeTerms, Signature, CounterpartySig) {
         let [p0, p1, p2, p3] = op.picks;
         let x = op.extra;
-        if x < 6 && !self.trades.is_empty() {
-            let (terms, signature, signed, natural) =
-                self.trades[usize::from(p0) % self.trades.len()].clone();
+        if x < 10 && !self.trades.is_empty() {
+            let (terms, signature, signed, natural) = self.trades[self.pick_trade(p0, p1)].clone();
             return (natural, terms, signature, signed);
         }
         let holders = self.holders();
@@ -1134,6 +1230,28 @@ impl Harness {
         };
         self.trades.push((terms.clone(), signature, signed, natural));
         (natural, terms, signature, signed)
+    }
+
+    /// An earlier trade: now and then live cancelled terms, half the time one of the last few
+    /// (still unexpired, so a replay or a cancellation meets live terms), else any.
+    fn pick_trade(&self, pick: u8, roll: u8) -> usize {
+        let len = self.trades.len();
+        // A third of the time, live terms a party cancelled (they must not settle).
+        let height = self.ctx.height;
+        let cancelled: Vec<usize> = (0..len)
+            .filter(|i| {
+                let terms = &self.trades[*i].0;
+                terms.expiry_height >= height && self.model.cancelled.contains_key(&terms.id())
+            })
+            .collect();
+        if roll % 3 == 1 && !cancelled.is_empty() {
+            return cancelled[usize::from(pick) % cancelled.len()];
+        }
+        if roll.is_multiple_of(2) {
+            len - 1 - usize::from(pick) % len.min(6)
+        } else {
+            usize::from(pick) % len
+        }
     }
 
     fn sign_terms(&self, who: usize, terms: &TradeTerms) -> (Signature, CounterpartySig) {
@@ -1204,6 +1322,10 @@ impl Harness {
         let mut classes = BTreeMap::new();
         let mut balances = BTreeMap::new();
         let mut settled = BTreeMap::new();
+        let mut cancelled = BTreeMap::new();
+        let mut listed = BTreeSet::new();
+        let mut duties = BTreeSet::new();
+        let mut counts = BTreeMap::new();
         for (key, value) in &entries {
             let key: Key = decode(key)?;
             // Keys of later call families (batteries, leases, ...) are not modelled here.
@@ -1220,7 +1342,9 @@ impl Harness {
                     frozen: m.frozen,
                     revoked: m.revoked,
                     nonce: m.next_nonce.0,
+                    recovered_to: m.recovered_to,
                 };
+                counts.insert(account, (m.assets, m.duties));
                 let used = self.used_nonces.get(&account).copied().unwrap_or(0);
                 check(m.next_nonce.0 == used, || {
                     format!("{account:?}: next_nonce {} but {used} used", m.next_nonce)
@@ -1228,9 +1352,9 @@ impl Harness {
                 members.insert(account, model);
             } else if let Key::Balance(asset, account) = key {
                 let h: Holding = decode(value)?;
-                if !h.amount.is_zero() {
-                    balances.insert((asset, account), h.amount.0);
-                }
+                // An emptied balance leaves no record behind.
+                check(!h.amount.is_zero(), || format!("empty balance record {asset:?}"))?;
+                balances.insert((asset, account), h.amount.0);
             } else if let Key::Currency(symbol) = key {
                 let c: Currency = decode(value)?;
                 let model =
@@ -1248,6 +1372,12 @@ impl Harness {
                 classes.insert(symbol, model);
             } else if let Key::TradeSettled(id) = key {
                 settled.insert(id, decode::<Height>(value)?);
+            } else if let Key::TradeCancelled(id) = key {
+                cancelled.insert(id, decode::<Height>(value)?);
+            } else if let Key::Holds(account, asset) = key {
+                listed.insert((account, asset));
+            } else if let Key::DutyOf(account, duty) = key {
+                duties.insert((account, duty));
             }
         }
         let at = ctx.height;
@@ -1256,6 +1386,22 @@ impl Harness {
         prop_assert_eq!(&classes, &self.model.classes, "classes at {}", at);
         prop_assert_eq!(&balances, &self.model.balances, "balances at {}", at);
         prop_assert_eq!(&settled, &self.model.settled, "settled trades at {}", at);
+        prop_assert_eq!(&cancelled, &self.model.cancelled, "cancelled trades at {}", at);
+        prop_assert_eq!(&listed, &self.model.listed(), "holdings index at {}", at);
+        let model_duties = self.model.duties();
+        prop_assert_eq!(&duties, &model_duties, "roles index at {}", at);
+        // Each member record counts exactly its index entries (a recovered key: none).
+        for (account, (assets, duty_count)) in counts {
+            let want_assets = listed.iter().filter(|(a, _)| *a == account).count();
+            let want_duties = model_duties.iter().filter(|(a, _)| *a == account).count();
+            prop_assert_eq!(
+                (assets as usize, duty_count as usize),
+                (want_assets, want_duties),
+                "index counts of {:?} at {}",
+                account,
+                at
+            );
+        }
         Ok(())
     }
 }
@@ -1327,7 +1473,11 @@ fn random_blocks_keep_invariants_and_match_the_model() {
     for (kind, [a, _, _]) in &stats.by_kind {
         assert!(*a > 0, "{kind:?} never applied");
     }
-    assert_eq!(stats.by_kind.len(), 16, "some call family was never generated");
+    assert_eq!(stats.by_kind.len(), 18, "some call family was never generated");
+    // The consent rules were exercised: cancelled terms refused, a second recovery refused.
+    for code in ["Failed(TradeCancelled)", "Failed(AlreadyRecovered)"] {
+        assert!(stats.codes.get(code).is_some_and(|n| *n > 0), "{code} never happened");
+    }
 }
 
 #[test]
