@@ -96,6 +96,14 @@ pub struct LeasePlan {
     pub deposit: Amount,
     /// Grace before a default may be declared.
     pub grace_ms: u64,
+    /// The most one swap may charge the fleet as a fixed part (the lease's fee tariff).
+    pub fee_per_swap_max: Amount,
+    /// The most one swap may charge per kWh delivered, on top of the fixed part.
+    pub fee_per_kwh_max: Amount,
+    /// Periods the fleet may add alone, at the same rent.
+    pub extension_periods_max: u32,
+    /// Periods of notice an early close costs the fleet.
+    pub notice_periods: u32,
 }
 
 /// A battery pool (a battery bank): one share class over its batteries, leased to one fleet.

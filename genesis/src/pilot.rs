@@ -204,6 +204,11 @@ fn add_pools_and_fleets(doc: &mut GenesisDoc) {
                 periods: 24 * 90,
                 deposit: Amount(500_000 * HKD),
                 grace_ms: 24 * 3_600_000,
+                // The fleet agrees to at most HKD 5 a kWh plus HKD 10 a swap.
+                fee_per_swap_max: Amount(10 * HKD),
+                fee_per_kwh_max: Amount(5 * HKD),
+                extension_periods_max: 24 * 30,
+                notice_periods: 24,
             },
         });
         for t in 1..=TAXIS_PER_FLEET {

@@ -6,12 +6,16 @@ use std::collections::BTreeMap;
 use volt_genesis::{GenesisDoc, GenesisError, KeyScheme, Placement, demo_keypair};
 use volt_proto::sig::Keypair;
 use volt_proto::{
-    AccountId, Call, ChainId, Custody, Height, LeaseTerms, Nonce, Role, SignedTx, Symbol, TxBody,
+    AccountId, Call, ChainId, Custody, Height, LeaseTerms, Nonce, SignedTx, Symbol, Timestamp,
+    TxBody,
 };
 use volt_token::{Genesis, GenesisMember};
 
 /// Set-up transactions expire this many blocks after genesis (they land in the first few).
 pub const SETUP_EXPIRY_BLOCKS: u64 = 10_000;
+
+/// The fleets' signed lease offers lapse this long after genesis time.
+pub const SETUP_OFFER_MS: u64 = 7 * 24 * 3_600_000;
 
 /// Why the document could not be turned into a ledger start.
 #[derive(Debug, thiserror::Error)]
@@ -133,40 +137,39 @@ pub fn build(doc: &GenesisDoc) -> Result<Setup, SetupError> {
         };
         push(&mut wallets, &s.operator, call)?;
     }
-    // Vehicles are registered by the first operator; each pool's batteries by its lessor.
-    let operator = doc
-        .members
-        .iter()
-        .find(|m| m.role == Role::Operator)
-        .map(|m| m.name.clone())
-        .ok_or_else(|| SetupError::UnknownMember("any member with the operator role".into()))?;
+    // Each fleet registers its own vehicles: only a fleet can name itself as a payer.
     for v in &doc.vehicles {
-        let call =
-            Call::RegisterVehicle { vehicle: v.id.clone(), fleet: wallets.account(&v.fleet)? };
-        push(&mut wallets, &operator, call)?;
+        push(&mut wallets, &v.fleet, Call::RegisterVehicle { vehicle: v.id.clone() })?;
     }
-    let lessor_of = |pool: &Symbol| -> Result<String, SetupError> {
+    let pool_of = |pool: &Symbol| -> Result<&volt_genesis::PoolEntry, SetupError> {
         let found = doc.pools.iter().find(|p| p.class == *pool);
-        found.map(|p| p.lessor.clone()).ok_or_else(|| SetupError::UnknownPool(pool.clone()))
+        found.ok_or_else(|| SetupError::UnknownPool(pool.clone()))
     };
+    // The pool's lessor owns its batteries; the pool's issuer creates the class over them and
+    // the lessor opens its lease, so each names the other its delegate.
+    let mut delegated = std::collections::BTreeSet::new();
+    for p in &doc.pools {
+        for (from, to) in [(&p.lessor, &p.issuer), (&p.issuer, &p.lessor)] {
+            if from != to && delegated.insert((from.clone(), to.clone())) {
+                let call = Call::SetDelegate { delegate: wallets.account(to)?, allowed: true };
+                push(&mut wallets, from, call)?;
+            }
+        }
+    }
     for b in &doc.batteries {
         let call = Call::RegisterBattery {
             serial: b.serial.clone(),
             passport: b.passport.clone(),
             warehouse: b.warehouse.clone(),
         };
-        push(&mut wallets, &lessor_of(&b.pool)?, call)?;
+        push(&mut wallets, &pool_of(&b.pool)?.lessor, call)?;
     }
     for b in &doc.batteries {
-        let to = match &b.placement {
-            Placement::Warehouse => continue,
-            Placement::Station { station, slot } => {
-                Custody::Station { station: station.clone(), slot: *slot }
-            }
-            Placement::Vehicle(v) => Custody::Vehicle(v.clone()),
-        };
+        // Batteries go into vehicles only within a lease, so after the leases open (below).
+        let Placement::Station { station, slot } = &b.placement else { continue };
+        let to = Custody::Station { station: station.clone(), slot: *slot };
         let call = Call::MoveCustody { serial: b.serial.clone(), to };
-        push(&mut wallets, &lessor_of(&b.pool)?, call)?;
+        push(&mut wallets, &pool_of(&b.pool)?.lessor, call)?;
     }
     for p in &doc.pools {
         let batteries =
@@ -207,18 +210,29 @@ pub fn build(doc: &GenesisDoc) -> Result<Setup, SetupError> {
     for (i, p) in doc.pools.iter().enumerate() {
         let terms = LeaseTerms {
             class: p.class.clone(),
+            lessor: wallets.account(&p.issuer)?,
             lessee: wallets.account(&p.lessee)?,
+            offer_expiry: Timestamp(doc.genesis_time.0.saturating_add(SETUP_OFFER_MS)),
+            fee_per_swap_max: p.lease.fee_per_swap_max,
+            fee_per_kwh_max: p.lease.fee_per_kwh_max,
             rent_per_period: p.lease.rent_per_period,
             period_ms: p.lease.period_ms,
             periods: p.lease.periods,
             deposit: p.lease.deposit,
             grace_ms: p.lease.grace_ms,
+            extension_periods_max: p.lease.extension_periods_max,
+            notice_periods: p.lease.notice_periods,
             salt: i as u64,
         };
         let lessee_signature =
             wallets.key(&p.lessee)?.sign_raw(&terms.signing_message(&doc.chain_id));
         push(&mut wallets, &p.lessor, Call::OpenLease { terms: terms.clone(), lessee_signature })?;
         leases.push(terms);
+    }
+    for b in &doc.batteries {
+        let Placement::Vehicle(v) = &b.placement else { continue };
+        let call = Call::MoveCustody { serial: b.serial.clone(), to: Custody::Vehicle(v.clone()) };
+        push(&mut wallets, &pool_of(&b.pool)?.lessor, call)?;
     }
     Ok(Setup { genesis, txs, wallets, leases })
 }
