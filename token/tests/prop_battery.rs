@@ -1,16 +1,26 @@
 //! Property tests of the battery ledger: random interleavings of registrations, transfers,
-//! trades, leases, swaps, energy events, deposits and claims, including deliberately bad ones
-//! (wrong counters, duplicates, conflicts, wrong custody, unleased batteries, payers short of
-//! funds, bad signatures, status moved backwards, early defaults, claims with nothing).
+//! trades, leases, swaps, energy events, deposits, issues and claims, including deliberately bad
+//! ones (wrong counters, duplicates, conflicts, wrong custody, unleased batteries, fees above the
+//! lease's tariff, payers short of funds, bad signatures, status moved backwards, early
+//! defaults, claims with nothing, another operator acting on batteries it does not own, lapsed
+//! lease offers, batteries loaded into vehicles outside a lease to their fleet).
+//!
+//! Whose is it: the operator owns the batteries and names the issuer its delegate (so the
+//! issuer pools them, and either may move them or change their status); the issuer is the
+//! lessor of its classes and names the operator its delegate (so the operator opens and
+//! defaults leases); each fleet registers its own vehicles; a second operator owns nothing.
 //!
 //! After every block: `invariants::check` and `invariants::check_transition` (against the state
 //! one block earlier) pass; every receipt matches the outcome the planner predicted (exactly
-//! for attestations, leases, statuses, registrations and the bad calls; "anything" only for
-//! investor transfers, trades and claims, whose amounts are random); an independent model,
+//! for attestations, leases, statuses, registrations, issues and the bad calls; "anything" only
+//! for investor transfers, trades and claims, whose amounts are random); an independent model,
 //! updated only from receipts, holds exactly the ledger's custody of every battery, each
-//! station's counter, swaps, disputes, fees and operator cut, and each pool's revenue
-//! deposited; HKD and shares add up to what was minted and issued; and revenue deposited =
-//! claimed + Σ claimable + carried remainder, exactly, in integer and in scaled units.
+//! station's counter, swaps, disputes, fees and operator cut, each lease's periods paid and
+//! released and the rent and deposit it holds in escrow (rent paid ahead reaches the class only
+//! as each period starts), and each pool's revenue deposited, shares issued and revenue held
+//! for unissued shares (released pro rata at issuance); HKD and shares add up to what was
+//! minted and issued; and revenue deposited = claimed + Σ claimable + carried remainder,
+//! exactly, in integer and in scaled units.
 //!
 //! A second test runs two worlds with the same swaps and deposits, where in one the other
 //! holders claim and trade shares among themselves in every block and in the other they never
@@ -22,13 +32,13 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use volt_proto::{
     Amount, Asset, Attestation, BatteryStatus, Call, Custody, EnergyAttestation, ErrorCode, Hash,
-    Height, LeaseTerms, Leg, Signature, SignedTx, SwapAttestation, Symbol, Timestamp, TradeTerms,
-    TxOutcome,
+    Height, LeaseTerms, Leg, Role, Signature, SignedTx, SwapAttestation, Symbol, Timestamp,
+    TradeTerms, TxOutcome,
 };
 use volt_token::keys::{Battery, Holding, Key, Lease, LeaseStatus, ShareClass, Station};
 use volt_token::revenue::{SCALE_BITS, claimable};
 use volt_token::testkit::Rng;
-use volt_token::testkit::{World, account, hkd, key, passport, serial, swap, sym, text};
+use volt_token::testkit::{World, account, genesis, hkd, key, passport, serial, swap, sym, text};
 use volt_token::{State, invariants};
 
 // ----- the cast -----
@@ -39,15 +49,25 @@ const FLEETS: [&str; 2] = ["fleet0", "fleet1"];
 const RELAY: &str = "station";
 const STATIONS: usize = 4;
 const SLOTS: u16 = 4;
-/// Leasable pools: pool `p` is leased to `FLEETS[p]`. Pool 2 (`PC`) is never leased.
-const POOLS: [&str; 3] = ["PA", "PB", "PC"];
-const POOL_SIZE: [usize; 3] = [6, 6, 2];
-const SHARES_MAX: u128 = 1_000_000;
+/// Leasable pools: pool `p` is leased to `FLEETS[p]`. Pool 2 (`PC`) is never leased. Pool 3
+/// (`PD`, one battery in the warehouse) starts with no shares issued: revenue it earns is held
+/// for its unissued shares until the issuer issues them.
+const POOLS: [&str; 4] = ["PA", "PB", "PC", "PD"];
+const POOL_SIZE: [usize; 4] = [6, 6, 2, 1];
+/// Pools with shares issued at set-up (the first three).
+const ISSUED_POOLS: usize = 3;
+const SHARES_MAX: [u128; 4] = [1_000_000, 1_000_000, 1_000_000, 300];
+/// Owns nothing and is nobody's delegate.
+const STRANGER_OPERATOR: &str = "operator2";
 const FLEET_FUNDS: u128 = 1_000_000_000;
 const INVESTOR_FUNDS: u128 = 100_000_000;
 const OPERATOR_FUNDS: u128 = 100_000_000;
 /// A fee no fleet can pay.
 const FEE_UNPAYABLE: u128 = 1_000_000_000_000_000;
+/// The leases' tariff: a fixed part no fleet can pay (so short payers are disputed for their
+/// funds, not the tariff) plus a part per kWh.
+const FEE_PER_SWAP_MAX: u128 = FEE_UNPAYABLE;
+const FEE_PER_KWH_MAX: u128 = 10;
 const RENT: u128 = 1_000;
 const PERIOD_MS: u64 = 10_000;
 const PERIODS: u32 = 30;
@@ -105,11 +125,13 @@ enum Effect {
     Energy { station: usize, battery: String, payment: u128 },
     Move { battery: String, to: Custody },
     Register { battery: String },
-    Rent { pool: usize, amount: u128 },
+    Rent { pool: usize, periods: u32, time: u64 },
+    Settle { pool: usize, time: u64 },
     Deposit { pool: usize, amount: u128 },
     Default { pool: usize },
-    Lease { pool: usize, id: Hash },
+    Lease { pool: usize, id: Hash, start: u64 },
     Vehicle { vehicle: Symbol, fleet: usize },
+    Issue { pool: usize, amount: u128 },
 }
 
 /// The kinds of op, each a deliberate good or bad call.
@@ -138,11 +160,16 @@ enum Kind {
     Move,
     RegisterBattery,
     RegisterVehicle,
+    OverTariff,
+    NotOwner,
+    Load,
+    Settle,
+    Issue,
 }
 
 /// Op weights out of 100.
-const KINDS: [(Kind, u8); 23] = [
-    (Kind::GoodSwap, 28),
+const KINDS: [(Kind, u8); 28] = [
+    (Kind::GoodSwap, 22),
     (Kind::CounterGap, 3),
     (Kind::Duplicate, 3),
     (Kind::Conflict, 3),
@@ -152,19 +179,24 @@ const KINDS: [(Kind, u8); 23] = [
     (Kind::BadTxSignature, 2),
     (Kind::BadAttestationSignature, 2),
     (Kind::Energy, 4),
-    (Kind::TransferShares, 5),
-    (Kind::TransferCash, 3),
-    (Kind::Trade, 5),
+    (Kind::TransferShares, 4),
+    (Kind::TransferCash, 2),
+    (Kind::Trade, 4),
     (Kind::Deposit, 4),
-    (Kind::Claim, 6),
+    (Kind::Claim, 5),
     (Kind::ClaimNothing, 2),
-    (Kind::PayRent, 7),
+    (Kind::PayRent, 6),
     (Kind::Default, 3),
     (Kind::OpenLease, 2),
     (Kind::Status, 3),
     (Kind::Move, 2),
     (Kind::RegisterBattery, 1),
     (Kind::RegisterVehicle, 2),
+    (Kind::OverTariff, 2),
+    (Kind::NotOwner, 2),
+    (Kind::Load, 3),
+    (Kind::Settle, 2),
+    (Kind::Issue, 2),
 ];
 
 fn kind_of(roll: u8) -> Kind {
@@ -178,14 +210,40 @@ fn kind_of(roll: u8) -> Kind {
     Kind::GoodSwap
 }
 
-/// A lease as the planner sees it.
+/// A lease as the model knows it, from receipts only.
 #[derive(Clone, Debug)]
-struct LeaseView {
+struct LeaseModel {
     id: Hash,
     active: bool,
     start: u64,
     paid: u32,
+    /// Paid periods whose rent reached the class (each as it started); the rest is in escrow.
+    released: u32,
     total: u32,
+}
+
+impl LeaseModel {
+    fn opened(id: Hash, start: u64) -> LeaseModel {
+        LeaseModel { id, active: true, start, paid: 0, released: 0, total: PERIODS }
+    }
+
+    /// Periods started by `time` (the first at the start), up to the term.
+    fn started(&self, time: u64) -> u32 {
+        let started = time.saturating_sub(self.start) / PERIOD_MS + 1;
+        u32::try_from(started).unwrap_or(u32::MAX).min(self.total)
+    }
+
+    /// Releases the rent of every paid period started by `time`; returns how many periods.
+    fn release_due(&mut self, time: u64) -> u32 {
+        let due = self.paid.min(self.started(time)).saturating_sub(self.released);
+        self.released += due;
+        due
+    }
+
+    /// Rent still in escrow.
+    fn rent_held(&self) -> u128 {
+        RENT * u128::from(self.paid - self.released)
+    }
 }
 
 /// The planner's view: the model at the start of the block, advanced by each planned op as
@@ -195,11 +253,12 @@ struct View {
     custody: BTreeMap<String, Custody>,
     status: BTreeMap<String, BatteryStatus>,
     counters: Vec<u64>,
-    leases: Vec<LeaseView>,
+    leases: Vec<LeaseModel>,
     recorded: Vec<(usize, Attestation, Signature)>,
     evidence: BTreeSet<Hash>,
     serials: BTreeSet<String>,
     vehicles: Vec<(Symbol, usize)>,
+    issued: Vec<u128>,
 }
 
 /// The model, updated only from receipts.
@@ -217,6 +276,8 @@ struct Stats {
     blocks: usize,
     by_kind: BTreeMap<Kind, [usize; 4]>,
     codes: BTreeMap<String, usize>,
+    /// Revenue held for unissued shares and released at issuance.
+    held_released: u128,
 }
 
 impl Stats {
@@ -274,7 +335,13 @@ struct Harness {
     recorded: Vec<(usize, Attestation, Signature)>,
     evidence: BTreeSet<Hash>,
     vehicles: Vec<(Symbol, usize)>,
-    leases: Vec<Hash>,
+    leases: Vec<LeaseModel>,
+    /// Shares issued per pool (none are redeemed here, so also the shares outstanding).
+    issued: Vec<u128>,
+    /// Revenue held per pool for its unissued shares.
+    held: Vec<u128>,
+    /// Held revenue released at issuance, in all (for the statistics).
+    released_held: u128,
     minted: u128,
     salt: u64,
     rng: Rng,
@@ -282,33 +349,53 @@ struct Harness {
 
 /// Every name that may hold HKD or shares.
 fn holders() -> Vec<&'static str> {
-    let mut names = vec!["issuer", "operator"];
+    let mut names = vec!["issuer", "operator", STRANGER_OPERATOR];
     names.extend(INVESTORS);
     names.extend(FLEETS);
     names
 }
 
-fn lease_terms(pool: usize, salt: u64) -> LeaseTerms {
+/// The fleet's offer for `pool`, open until `offer_expiry` (block time).
+fn lease_terms(pool: usize, salt: u64, offer_expiry: u64) -> LeaseTerms {
     LeaseTerms {
         class: sym(POOLS[pool]),
+        lessor: account("issuer"),
         lessee: account(FLEETS[pool]),
+        offer_expiry: Timestamp(offer_expiry),
+        fee_per_swap_max: Amount(FEE_PER_SWAP_MAX),
+        fee_per_kwh_max: Amount(FEE_PER_KWH_MAX),
         rent_per_period: Amount(RENT),
         period_ms: PERIOD_MS,
         periods: PERIODS,
         deposit: Amount(DEPOSIT),
         grace_ms: GRACE_MS,
+        extension_periods_max: 0,
+        notice_periods: 0,
         salt,
     }
 }
 
+/// The most a swap delivering `energy_wh` may charge under the leases' tariff.
+fn tariff(energy_wh: u64) -> u128 {
+    FEE_PER_SWAP_MAX + FEE_PER_KWH_MAX * u128::from(energy_wh) / 1_000
+}
+
 impl Harness {
-    /// Two pools leased to two fleets, one unleased pool, four stations, four vehicles with a
-    /// battery each, batteries in station slots, funded fleets, investors and operator.
+    /// Two pools leased to two fleets, one unleased pool, one pool with no shares yet, four
+    /// stations, four vehicles with a battery each, batteries in station slots, funded fleets,
+    /// investors and operator.
     fn new(seed: u64) -> Harness {
-        let mut names: Vec<&str> = INVESTORS.to_vec();
-        names.extend(FLEETS);
+        let mut members = vec![
+            ("admin", Role::Admin),
+            ("issuer", Role::Issuer),
+            ("operator", Role::Operator),
+            (STRANGER_OPERATOR, Role::Operator),
+            ("auditor", Role::Auditor),
+            (RELAY, Role::Station),
+        ];
+        members.extend(INVESTORS.iter().chain(&FLEETS).map(|name| (*name, Role::Investor)));
         let mut h = Harness {
-            w: World::new(&names),
+            w: World::from_genesis(&genesis(&members)),
             cut_bps: Vec::new(),
             pool_of: BTreeMap::new(),
             custody: BTreeMap::new(),
@@ -318,11 +405,19 @@ impl Harness {
             evidence: BTreeSet::new(),
             vehicles: Vec::new(),
             leases: Vec::new(),
+            issued: vec![0; POOLS.len()],
+            held: vec![0; POOLS.len()],
+            released_held: 0,
             minted: 0,
             salt: 0,
             rng: Rng(seed),
         };
-        let mut calls: Vec<(&str, Call)> = Vec::new();
+        // The operator (owner of the batteries) and the issuer (their classes' lessor) act for
+        // each other.
+        let mut calls: Vec<(&str, Call)> = vec![
+            ("operator", Call::SetDelegate { delegate: account("issuer"), allowed: true }),
+            ("issuer", Call::SetDelegate { delegate: account("operator"), allowed: true }),
+        ];
         for s in 0..STATIONS {
             let cut = [0, 1_500, 2_500, 9_999][h.rng.below(4)];
             h.cut_bps.push(cut);
@@ -354,13 +449,17 @@ impl Harness {
                 Call::CreateBatteryClass {
                     class: sym(POOLS[pool]),
                     name: text(&format!("Pool {pool}")),
-                    supply_max: Amount(SHARES_MAX),
+                    supply_max: Amount(SHARES_MAX[pool]),
                     batteries: batteries.iter().map(|b| serial(b)).collect(),
                     revenue_currency: sym("HKD"),
                 },
             ));
+            if pool >= ISSUED_POOLS {
+                continue;
+            }
             for inv in INVESTORS {
                 let amount = 1 + h.rng.below(1_000) as u128;
+                h.issued[pool] += amount;
                 let to = account(inv);
                 calls.push((
                     "issuer",
@@ -369,8 +468,8 @@ impl Harness {
             }
         }
         for v in 0..4 {
-            let fleet = account(FLEETS[v / 2]);
-            calls.push(("operator", Call::RegisterVehicle { vehicle: vehicle_id(v), fleet }));
+            // Each fleet registers its own vehicles.
+            calls.push((FLEETS[v / 2], Call::RegisterVehicle { vehicle: vehicle_id(v) }));
             h.vehicles.push((vehicle_id(v), v / 2));
         }
         let funds: Vec<(&str, u128)> = INVESTORS
@@ -387,12 +486,10 @@ impl Harness {
         }
         h.setup_block(calls);
 
-        // Placement: each initial vehicle carries one battery of its fleet's pool; the rest of
-        // pools A and B sit two per station in slots 0 and 1; the unleased pool in slot 2.
+        // Placement: each initial vehicle carries one battery of its fleet's pool (loaded once
+        // the pool is leased to the fleet); the rest of pools A and B sit two per station in
+        // slots 0 and 1; the unleased pool in slot 2; pool D's battery stays in the warehouse.
         let mut moves = Vec::new();
-        for v in 0..4 {
-            moves.push((battery_name(v / 2, v % 2), Custody::Vehicle(vehicle_id(v))));
-        }
         let mut at_station = (2..6).flat_map(|i| [battery_name(0, i), battery_name(1, i)]);
         for s in 0..STATIONS {
             for slot in 0..2 {
@@ -405,21 +502,25 @@ impl Harness {
             moves.push((battery_name(2, i), Custody::Station { station: station_id(i), slot: 2 }));
         }
         let mut calls = Vec::new();
+        for (pool, fleet) in FLEETS.iter().enumerate() {
+            let terms = lease_terms(pool, 0, h.w.next.time.0);
+            h.leases.push(LeaseModel::opened(terms.id(), h.w.next.time.0));
+            let lessee_signature = h.w.lessee_signs(fleet, &terms);
+            calls.push(("operator", Call::OpenLease { terms, lessee_signature }));
+        }
+        for v in 0..4 {
+            moves.push((battery_name(v / 2, v % 2), Custody::Vehicle(vehicle_id(v))));
+        }
         for (b, to) in moves {
             h.custody.insert(b.clone(), to.clone());
             calls.push(("operator", Call::MoveCustody { serial: serial(&b), to }));
         }
-        for (pool, fleet) in FLEETS.iter().enumerate() {
-            let terms = lease_terms(pool, 0);
-            h.leases.push(terms.id());
-            let lessee_signature = h.w.lessee_signs(fleet, &terms);
-            calls.push(("operator", Call::OpenLease { terms, lessee_signature }));
-        }
         h.setup_block(calls);
+        // The first period started at the opening: its rent reaches the class at once.
         let mut calls = Vec::new();
         for (pool, fleet) in FLEETS.iter().enumerate() {
-            h.deposited[pool] += RENT;
-            calls.push((*fleet, Call::PayRent { lease: h.leases[pool], periods: 1 }));
+            h.learn(&Effect::Rent { pool, periods: 1, time: h.w.next.time.0 }, &TxOutcome::Applied);
+            calls.push((*fleet, Call::PayRent { lease: h.leases[pool].id, periods: 1 }));
         }
         h.setup_block(calls);
         h
@@ -440,23 +541,10 @@ impl Harness {
         }
     }
 
-    /// The planner's view at the start of a block: the model plus leases and statuses read
-    /// from the ledger.
+    /// The planner's view at the start of a block: the model plus statuses read from the
+    /// ledger.
     fn view(&self) -> View {
-        let leases = self
-            .leases
-            .iter()
-            .map(|id| {
-                let lease: Lease = self.record(&Key::Lease(*id)).must("lease recorded");
-                LeaseView {
-                    id: *id,
-                    active: lease.status == LeaseStatus::Active,
-                    start: lease.start.0,
-                    paid: lease.periods_paid,
-                    total: lease.periods_total,
-                }
-            })
-            .collect();
+        let leases = self.leases.clone();
         let status = self
             .custody
             .keys()
@@ -474,6 +562,7 @@ impl Harness {
             evidence: self.evidence.clone(),
             serials: self.custody.keys().cloned().collect(),
             vehicles: self.vehicles.clone(),
+            issued: self.issued.clone(),
         }
     }
 
@@ -537,9 +626,12 @@ impl Harness {
     }
 
     /// What a swap the planner believes valid will do, given the lease of its pool.
-    fn swap_outcome(view: &View, pool: usize, fee: u128) -> TxOutcome {
+    fn swap_outcome(view: &View, pool: usize, att: &SwapAttestation) -> TxOutcome {
+        let fee = att.fee.0;
         if !view.leases[pool].active {
             TxOutcome::Disputed(ErrorCode::BatteryNotLeased)
+        } else if fee > tariff(att.energy_wh) {
+            TxOutcome::Disputed(ErrorCode::FeeAboveTariff)
         } else if fee > FLEET_FUNDS / 2 {
             TxOutcome::Disputed(ErrorCode::PayerShortOfFunds)
         } else {
@@ -559,12 +651,15 @@ impl Harness {
     /// Plans one op against the view; `None` when the op has nothing to act on now.
     fn plan_op(&mut self, kind: Kind, view: &mut View, time: u64) -> Option<Planned> {
         match kind {
-            Kind::GoodSwap | Kind::PayerShort => {
+            Kind::GoodSwap | Kind::PayerShort | Kind::OverTariff => {
                 let (s, mut att, pool) = self.valid_swap(view)?;
                 if kind == Kind::PayerShort {
                     att.fee = Amount(FEE_UNPAYABLE);
                 }
-                let outcome = Self::swap_outcome(view, pool, att.fee.0);
+                if kind == Kind::OverTariff {
+                    att.fee = Amount(tariff(att.energy_wh) + 1 + self.rng.below(1_000) as u128);
+                }
+                let outcome = Self::swap_outcome(view, pool, &att);
                 let (call, sig) = self.attest_call(&controller(s), Attestation::Swap(att.clone()));
                 if outcome == TxOutcome::Applied {
                     Self::advance_swap(view, s, &att, sig);
@@ -733,6 +828,23 @@ impl Harness {
                 let effect = Effect::Deposit { pool, amount };
                 Some(Planned { kind, tx, expect: Expect::Exactly(TxOutcome::Applied), effect })
             }
+            Kind::Issue => {
+                // Mostly the pool with revenue held for its unissued shares.
+                let pool = if self.rng.below(4) == 0 { self.rng.below(ISSUED_POOLS) } else { 3 };
+                let amount = 1 + self.rng.below(60) as u128;
+                let to = INVESTORS[self.rng.below(INVESTORS.len())];
+                let outcome = if view.issued[pool] + amount > SHARES_MAX[pool] {
+                    TxOutcome::Failed(ErrorCode::SupplyCapExceeded)
+                } else {
+                    view.issued[pool] += amount;
+                    TxOutcome::Applied
+                };
+                let class = sym(POOLS[pool]);
+                let call = Call::IssueShares { class, to: account(to), amount: Amount(amount) };
+                let tx = self.w.tx("issuer", call);
+                let effect = Effect::Issue { pool, amount };
+                Some(Planned { kind, tx, expect: Expect::Exactly(outcome), effect })
+            }
             Kind::Claim => {
                 let who = INVESTORS[self.rng.below(INVESTORS.len())];
                 let call = Call::ClaimRevenue { class: sym(POOLS[self.rng.below(POOLS.len())]) };
@@ -754,11 +866,28 @@ impl Harness {
                     TxOutcome::Failed(ErrorCode::RentBeyondTerm)
                 } else {
                     lease.paid += periods;
+                    lease.release_due(time);
                     TxOutcome::Applied
                 };
                 let call = Call::PayRent { lease: lease.id, periods };
                 let tx = self.w.tx(FLEETS[pool], call);
-                let effect = Effect::Rent { pool, amount: RENT * u128::from(periods) };
+                let effect = Effect::Rent { pool, periods, time };
+                Some(Planned { kind, tx, expect: Expect::Exactly(outcome), effect })
+            }
+            Kind::Settle => {
+                // Anyone may credit the rent of paid periods that have started.
+                let pool = self.rng.below(2);
+                let lease = &mut view.leases[pool];
+                let outcome = if !lease.active {
+                    TxOutcome::Failed(ErrorCode::LeaseNotActive)
+                } else if lease.release_due(time) == 0 {
+                    TxOutcome::Failed(ErrorCode::NothingToRelease)
+                } else {
+                    TxOutcome::Applied
+                };
+                let who = INVESTORS[self.rng.below(INVESTORS.len())];
+                let tx = self.w.tx(who, Call::SettleLease { lease: lease.id });
+                let effect = Effect::Settle { pool, time };
                 Some(Planned { kind, tx, expect: Expect::Exactly(outcome), effect })
             }
             Kind::Default => {
@@ -769,6 +898,7 @@ impl Harness {
                     TxOutcome::Failed(ErrorCode::LeaseNotActive)
                 } else if lease.paid < lease.total && time > deadline {
                     lease.active = false;
+                    lease.released = lease.paid;
                     TxOutcome::Applied
                 } else {
                     TxOutcome::Failed(ErrorCode::LeaseInGoodStanding)
@@ -780,22 +910,27 @@ impl Harness {
             Kind::OpenLease => {
                 let pool = self.rng.below(2);
                 self.salt += 1;
-                let terms = lease_terms(pool, self.salt);
+                // Now and then an offer that lapsed a moment ago, or terms naming a lessor that
+                // is not the class's issuer.
+                let roll = self.rng.below(8);
+                let expiry = if roll == 0 { time - 1 } else { time + PERIOD_MS };
+                let mut terms = lease_terms(pool, self.salt, expiry);
+                if roll == 1 {
+                    terms.lessor = account("operator");
+                }
                 let lease = &mut view.leases[pool];
-                let outcome = if lease.active {
+                let outcome = if roll == 0 {
+                    TxOutcome::Failed(ErrorCode::OfferExpired)
+                } else if roll == 1 {
+                    TxOutcome::Failed(ErrorCode::NotLessorOfTerms)
+                } else if lease.active {
                     TxOutcome::Failed(ErrorCode::BatteryLeased)
                 } else {
-                    *lease = LeaseView {
-                        id: terms.id(),
-                        active: true,
-                        start: time,
-                        paid: 0,
-                        total: PERIODS,
-                    };
+                    *lease = LeaseModel::opened(terms.id(), time);
                     TxOutcome::Applied
                 };
                 let lessee_signature = self.w.lessee_signs(FLEETS[pool], &terms);
-                let effect = Effect::Lease { pool, id: terms.id() };
+                let effect = Effect::Lease { pool, id: terms.id(), start: time };
                 let tx = self.w.tx("operator", Call::OpenLease { terms, lessee_signature });
                 Some(Planned { kind, tx, expect: Expect::Exactly(outcome), effect })
             }
@@ -826,7 +961,60 @@ impl Harness {
                 }
                 let call =
                     Call::SetBatteryStatus { serial: serial(&b), status, soh_permille: None };
-                Some(self.plan(kind, call, "operator", Expect::Exactly(outcome)))
+                // The owner or its delegate.
+                let signer = self.owner_or_delegate();
+                Some(self.plan(kind, call, signer, Expect::Exactly(outcome)))
+            }
+            Kind::NotOwner => {
+                // Another operator tries to move, retire or rewrite a battery it does not own.
+                let all: Vec<String> = view.custody.keys().cloned().collect();
+                let b = self.rng.pick(&all)?;
+                let call = match self.rng.below(3) {
+                    0 => Call::MoveCustody {
+                        serial: serial(&b),
+                        to: Custody::Warehouse(sym("ELSEWHERE")),
+                    },
+                    1 => Call::SetBatteryStatus {
+                        serial: serial(&b),
+                        status: BatteryStatus::Waste,
+                        soh_permille: None,
+                    },
+                    _ => Call::UpdatePassportDocument {
+                        serial: serial(&b),
+                        document_hash: Hash::of(b.as_bytes()),
+                        document_uri: text("https://forged.example"),
+                    },
+                };
+                let expect = Expect::Exactly(TxOutcome::Failed(ErrorCode::NotOwner));
+                Some(self.plan(kind, call, STRANGER_OPERATOR, expect))
+            }
+            Kind::Load => {
+                // A battery from a slot into an empty vehicle: only within an active lease of
+                // its pool to the vehicle's fleet.
+                let empty: Vec<(Symbol, usize)> = (view.vehicles.iter())
+                    .filter(|(v, _)| {
+                        !view.custody.values().any(|c| *c == Custody::Vehicle(v.clone()))
+                    })
+                    .cloned()
+                    .collect();
+                let (vehicle, fleet) = self.rng.pick(&empty)?;
+                // Half the time a battery of the fleet's own pool, else any.
+                let pool = if self.rng.below(2) == 0 { Some(fleet) } else { None };
+                let b = self.rng.pick(&Self::in_slots(view, pool, &self.pool_of))?;
+                let leased = self.pool_of.get(&b) == Some(&fleet) && view.leases[fleet].active;
+                let to = Custody::Vehicle(vehicle);
+                let outcome = if view.status[&b] == BatteryStatus::Waste {
+                    TxOutcome::Failed(ErrorCode::BatteryRetired)
+                } else if !leased {
+                    TxOutcome::Failed(ErrorCode::BatteryNotLeased)
+                } else {
+                    view.custody.insert(b.clone(), to.clone());
+                    TxOutcome::Applied
+                };
+                let call = Call::MoveCustody { serial: serial(&b), to: to.clone() };
+                let tx = self.w.tx("operator", call);
+                let effect = Effect::Move { battery: b, to };
+                Some(Planned { kind, tx, expect: Expect::Exactly(outcome), effect })
             }
             Kind::Move => {
                 let batteries = Self::in_slots(view, None, &self.pool_of);
@@ -846,7 +1034,8 @@ impl Harness {
                     TxOutcome::Applied
                 };
                 let call = Call::MoveCustody { serial: serial(&b), to: to.clone() };
-                let tx = self.w.tx("operator", call);
+                let signer = self.owner_or_delegate();
+                let tx = self.w.tx(signer, call);
                 let effect = Effect::Move { battery: b, to };
                 Some(Planned { kind, tx, expect: Expect::Exactly(outcome), effect })
             }
@@ -881,11 +1070,16 @@ impl Harness {
                     (v, TxOutcome::Applied)
                 };
                 let effect = Effect::Vehicle { vehicle: vehicle.clone(), fleet };
-                let call = Call::RegisterVehicle { vehicle, fleet: account(FLEETS[fleet]) };
-                let tx = self.w.tx("operator", call);
+                // The fleet registers its own vehicle (it will pay for its swaps).
+                let tx = self.w.tx(FLEETS[fleet], Call::RegisterVehicle { vehicle });
                 Some(Planned { kind, tx, expect: Expect::Exactly(outcome), effect })
             }
         }
+    }
+
+    /// The batteries' owner (the operator) or its delegate (the issuer), at random.
+    fn owner_or_delegate(&mut self) -> &'static str {
+        if self.rng.below(3) == 0 { "issuer" } else { "operator" }
     }
 
     fn two_investors(&mut self) -> (&'static str, &'static str) {
@@ -997,12 +1191,50 @@ impl Harness {
             Effect::Register { battery } => {
                 self.custody.insert(battery.clone(), Custody::Warehouse(sym("TSING-YI")));
             }
-            Effect::Rent { pool, amount } | Effect::Deposit { pool, amount } => {
-                self.deposited[*pool] += amount;
+            Effect::Rent { pool, periods, time } => {
+                // Paid rent waits in escrow until its period starts.
+                let lease = &mut self.leases[*pool];
+                lease.paid += periods;
+                let released = lease.release_due(*time);
+                self.distribute(*pool, RENT * u128::from(released));
             }
-            Effect::Default { pool } => self.deposited[*pool] += DEPOSIT,
-            Effect::Lease { pool, id } => self.leases[*pool] = *id,
+            Effect::Settle { pool, time } => {
+                let released = self.leases[*pool].release_due(*time);
+                self.distribute(*pool, RENT * u128::from(released));
+            }
+            Effect::Deposit { pool, amount } => self.distribute(*pool, *amount),
+            Effect::Default { pool } => {
+                // Ending the lease credits the escrowed rent, then forfeits the deposit.
+                let lease = &mut self.leases[*pool];
+                let unreleased = lease.paid - lease.released;
+                lease.released = lease.paid;
+                lease.active = false;
+                self.distribute(*pool, RENT * u128::from(unreleased));
+                self.distribute(*pool, DEPOSIT);
+            }
+            Effect::Lease { pool, id, start } => {
+                self.leases[*pool] = LeaseModel::opened(*id, *start);
+            }
             Effect::Vehicle { vehicle, fleet } => self.vehicles.push((vehicle.clone(), *fleet)),
+            Effect::Issue { pool, amount } => {
+                // Revenue held for the unissued shares goes with them, pro rata.
+                let unissued = SHARES_MAX[*pool] - self.issued[*pool];
+                let released = self.held[*pool] * amount / unissued;
+                self.held[*pool] -= released;
+                self.released_held += released;
+                self.issued[*pool] += amount;
+            }
+        }
+    }
+
+    /// Revenue into a pool: shared by its shares outstanding, or held while there are none.
+    fn distribute(&mut self, pool: usize, amount: u128) {
+        if amount == 0 {
+            return;
+        }
+        self.deposited[pool] += amount;
+        if self.issued[pool] == 0 {
+            self.held[pool] += amount;
         }
     }
 
@@ -1012,7 +1244,7 @@ impl Harness {
         model.counter += 1;
         model.fees += fee;
         model.cut += cut;
-        self.deposited[pool] += fee - cut;
+        self.distribute(pool, fee - cut);
     }
 
     /// The model against the ledger: custody, stations, revenue deposited, conservation of cash
@@ -1024,12 +1256,15 @@ impl Harness {
         }
         for (s, model) in self.stations.iter().enumerate() {
             let record: Station = self.record(&Key::Station(station_id(s))).must("station");
+            // Every fee here is in HKD: one total per currency, and only HKD's.
+            prop_assert!(record.totals.keys().all(|c| *c == sym("HKD")), "{:?}", record.totals);
+            let hkd_totals = record.totals.get(&sym("HKD")).cloned().unwrap_or_default();
             let got = StationModel {
                 counter: record.counter,
                 swaps: record.swaps,
                 disputed: record.disputed,
-                fees: record.fees.0,
-                cut: record.operator_cut.0,
+                fees: hkd_totals.fees.0,
+                cut: hkd_totals.operator_cut.0,
             };
             prop_assert_eq!(&got, model, "station {}", s);
         }
@@ -1037,14 +1272,24 @@ impl Harness {
         for name in holders() {
             cash += self.w.balance(&hkd(), name).0;
         }
-        for id in &self.leases {
-            let lease: Lease = self.record(&Key::Lease(*id)).must("lease");
-            cash += lease.deposit_held.0;
+        for (pool, model) in self.leases.iter().enumerate() {
+            let lease: Lease = self.record(&Key::Lease(model.id)).must("lease");
+            let status = if model.active { LeaseStatus::Active } else { LeaseStatus::Defaulted };
+            let deposit = if model.active { DEPOSIT } else { 0 };
+            let got = (lease.start.0, lease.periods_total, lease.periods_paid, lease.status);
+            let want = (model.start, model.total, model.paid, status);
+            prop_assert_eq!(got, want, "lease of pool {}", pool);
+            prop_assert_eq!(lease.periods_released, model.released, "released of pool {}", pool);
+            prop_assert_eq!(lease.rent_held.0, model.rent_held(), "rent held of pool {}", pool);
+            prop_assert_eq!(lease.deposit_held.0, deposit, "deposit held of pool {}", pool);
+            cash += lease.deposit_held.0 + lease.rent_held.0;
         }
         for (pool, name) in POOLS.iter().enumerate() {
             let class = self.w.state.class(&sym(name)).map_err(fail)?.must("class");
             let revenue = class.revenue.clone().must("battery class has revenue");
             prop_assert_eq!(revenue.deposited.0, self.deposited[pool], "deposited to {}", name);
+            prop_assert_eq!(class.issued.0, self.issued[pool], "issued of {}", name);
+            prop_assert_eq!(revenue.held.0, self.held[pool], "held for unissued {}", name);
             cash += revenue.pot.0;
             self.check_revenue(name, &class)?;
         }
@@ -1115,6 +1360,7 @@ fn run(seed: u64, blocks: &Blocks, stats: &mut Stats) -> Result<(), TestCaseErro
             rolls.iter().filter_map(|roll| h.plan_op(kind_of(*roll), &mut view, time)).collect();
         h.apply(planned, stats)?;
     }
+    stats.held_released += h.released_held;
     Ok(())
 }
 
@@ -1131,7 +1377,10 @@ fn random_battery_blocks_keep_every_invariant() {
         panic!("{error}");
     }
     let stats = stats.into_inner();
-    eprintln!("{} blocks", stats.blocks);
+    eprintln!(
+        "{} blocks, {} of held revenue released at issuance",
+        stats.blocks, stats.held_released
+    );
     for (kind, [a, f, r, d]) in &stats.by_kind {
         eprintln!("  {kind:?}: applied {a}, failed {f}, rejected {r}, disputed {d}");
     }
@@ -1153,13 +1402,30 @@ fn random_battery_blocks_keep_every_invariant() {
         Kind::BadAttestationSignature,
         Kind::Status,
         Kind::ClaimNothing,
+        Kind::OverTariff,
+        Kind::NotOwner,
+        Kind::Load,
+        Kind::Settle,
+        Kind::OpenLease,
     ] {
         let [a, f, r, d] = stats.by_kind.get(&kind).copied().unwrap_or_default();
         assert!(f + r + d >= 5, "{kind:?} refused only {} times", f + r + d);
-        assert!(kind == Kind::Status || a == 0, "{kind:?} applied");
+        let may_apply = [Kind::Status, Kind::Load, Kind::Settle, Kind::OpenLease];
+        assert!(may_apply.contains(&kind) || a == 0, "{kind:?} applied");
     }
-    for code in [ErrorCode::WrongCustody, ErrorCode::BatteryNotLeased, ErrorCode::PayerShortOfFunds]
-    {
+    // The consent paths were taken both ways: loads within a lease, rent credited by anyone,
+    // held revenue released at issuance.
+    for kind in [Kind::Load, Kind::Settle, Kind::Issue, Kind::RegisterVehicle] {
+        let applied = stats.by_kind.get(&kind).copied().unwrap_or_default()[0];
+        assert!(applied > 0, "{kind:?} never applied");
+    }
+    assert!(stats.held_released > 0, "no held revenue was released at issuance");
+    for code in [
+        ErrorCode::WrongCustody,
+        ErrorCode::BatteryNotLeased,
+        ErrorCode::PayerShortOfFunds,
+        ErrorCode::FeeAboveTariff,
+    ] {
         let count = stats.codes.get(&format!("{:?}", TxOutcome::Disputed(code))).copied();
         assert!(count.unwrap_or(0) >= 5, "too few swaps disputed with {code:?}");
     }
@@ -1250,7 +1516,7 @@ fn run_pair(seed: u64, blocks: &Blocks, others_seed: u64) -> Result<usize, TestC
         moves += busy_block.len() - idle_block.len();
         busy.apply(busy_block, &mut Stats::default())?;
         idle.apply(idle_block, &mut Stats::default())?;
-        for pool in 0..POOLS.len() {
+        for pool in 0..ISSUED_POOLS {
             let (busy_holding, busy_per_share) = busy.fixed_holding(pool);
             let (idle_holding, idle_per_share) = idle.fixed_holding(pool);
             let busy_claimable = claimable(&busy_holding, busy_per_share);
