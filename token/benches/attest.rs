@@ -42,6 +42,9 @@ const BLOCK_SWAPS: usize = 1_000;
 const WARMUP: usize = 2;
 const ROUNDS: usize = 9;
 const FUNDS: u128 = 1_000_000_000_000;
+/// The leases' tariff: HK$150 a swap plus HK$10 a kWh.
+const FEE_PER_SWAP_MAX: u128 = 15_000;
+const FEE_PER_KWH_MAX: u128 = 1_000;
 
 fn station_id(s: usize) -> Symbol {
     sym(&format!("HK{:02}", s + 1))
@@ -140,12 +143,11 @@ impl Network {
                 warehouse,
             }));
         }
+        // Each fleet registers its own taxis; the operator lets the issuer pool its batteries.
         for v in 0..VEHICLES {
-            calls.push(op(Call::RegisterVehicle {
-                vehicle: vehicle(v),
-                fleet: account(&fleet(v % FLEETS)),
-            }));
+            calls.push((fleet(v % FLEETS), Call::RegisterVehicle { vehicle: vehicle(v) }));
         }
+        calls.push(op(Call::SetDelegate { delegate: account("issuer"), allowed: true }));
         for f in 0..FLEETS {
             let to = account(&fleet(f));
             calls.push((
@@ -177,21 +179,30 @@ impl Network {
         }
         self.setup_block(calls);
 
+        // The issuer (each class's lessor) opens the leases; the batteries then go into the
+        // taxis of the fleet their pool is leased to, later in the same block.
         let mut calls = Vec::new();
         for p in 0..self.pools() {
             let f = p % FLEETS;
             let terms = LeaseTerms {
                 class: sym(&format!("POOL-{p:02}")),
+                lessor: account("issuer"),
                 lessee: account(&fleet(f)),
+                offer_expiry: Timestamp(self.w.next.time.0 + 86_400_000),
+                // Every fee below (HK$150 to HK$400 for 40 kWh) is within the tariff.
+                fee_per_swap_max: Amount(FEE_PER_SWAP_MAX),
+                fee_per_kwh_max: Amount(FEE_PER_KWH_MAX),
                 rent_per_period: Amount(1),
                 period_ms: 365 * 86_400_000,
                 periods: 1,
                 deposit: Amount::ZERO,
                 grace_ms: 0,
+                extension_periods_max: 0,
+                notice_periods: 0,
                 salt: 0,
             };
             let lessee_signature = self.w.lessee_signs(&fleet(f), &terms);
-            calls.push(op(Call::OpenLease { terms, lessee_signature }));
+            calls.push(("issuer".to_string(), Call::OpenLease { terms, lessee_signature }));
         }
         // Each taxi takes a battery of its fleet; the rest go round-robin into the slots.
         self.taxis = vec![usize::MAX; VEHICLES];
