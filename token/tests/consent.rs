@@ -251,6 +251,9 @@ fn finding_3_strangers_cannot_act_on_others_batteries_or_classes() {
         Call::TransferBattery { serial: serial("B9"), to: account("mallory") },
         ErrorCode::NotOwner,
     );
+    // The owner cannot take a leased battery out of the lessee's vehicle.
+    let out = Call::MoveCustody { serial: serial("B1"), to: Custody::Warehouse(sym("WH-1")) };
+    refused(&mut w, "operator", out, ErrorCode::BatteryLeased);
     // A battery goes into a vehicle only within a lease to the vehicle's fleet.
     w.ok("mallory", Call::RegisterVehicle { vehicle: sym("TAXI-X") });
     let call = Call::MoveCustody { serial: serial("B9"), to: Custody::Vehicle(sym("TAXI-X")) };

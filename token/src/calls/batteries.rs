@@ -147,6 +147,10 @@ pub(crate) fn set_status(
 
 pub(crate) fn move_custody(cx: &mut Cx<'_>, serial: &Serial, to: &Custody) -> Outcome<()> {
     let mut record = owned(cx, serial)?;
+    // A leased battery in a vehicle is in the lessee's hands: only a swap takes it out, or the
+    // lease ends first (the owner cannot revoke a lease alone).
+    let with_lessee = matches!(record.custody, Custody::Vehicle(_)) && record.lease.is_some();
+    ensure(!with_lessee, ErrorCode::BatteryLeased)?;
     if record.status == BatteryStatus::Waste {
         ensure(matches!(to, Custody::Recycler(_)), ErrorCode::BatteryRetired)?;
     }
