@@ -260,7 +260,54 @@ fn recover_wallet_moves_balances_to_the_new_key() {
         reason: text("x"),
     };
     assert_eq!(w.submit("admin", taken).outcome, failed(ErrorCode::AlreadyExists));
+    // A revoked key still owns its assets: it can be recovered (once), with a new expiry.
+    let revoke = Call::RevokeMember { account: account("alice2"), reason: text("stolen") };
+    assert_eq!(w.submit("admin", revoke).outcome, TxOutcome::Applied);
+    let expiry = Timestamp(FAR_FUTURE.0 - 1);
+    let again = Call::RecoverWallet {
+        lost: account("alice2"),
+        new: account("alice3"),
+        identity_expiry: Some(expiry),
+        reason: text("stolen key"),
+    };
+    assert_eq!(w.submit("admin", again).outcome, TxOutcome::Applied);
+    assert_eq!(w.balance(&hkd(), "alice3"), Amount(90));
+    assert_eq!(w.balance(&shares, "alice3"), Amount(40));
+    assert_eq!(w.state.member(account("alice3")).unwrap().unwrap().identity_expiry, expiry);
     invariants::check(&w.state).unwrap();
+}
+
+#[test]
+fn renew_identity_restores_a_lapsed_member_and_lapsed_admins_still_govern() {
+    // Proves RenewIdentity: admin only, a live member, a real change; a renewed member signs
+    // again; an admin whose own identity lapsed still governs (it holds nothing).
+    let mut w = world();
+    let soon = Timestamp(w.next.time.0 + 2_500);
+    for (name, role) in [("dave", Role::Investor), ("admin2", Role::Admin)] {
+        let reg = Call::RegisterMember { account: account(name), role, identity_expiry: soon };
+        assert_eq!(w.submit("admin", reg).outcome, TxOutcome::Applied);
+    }
+    mint(&mut w, "dave", 10);
+    mint(&mut w, "alice", 10);
+    assert_eq!(
+        w.submit("dave", transfer(&hkd(), "alice", 1)).outcome,
+        failed(ErrorCode::IdentityExpired)
+    );
+    let renew = Call::RenewIdentity { account: account("dave"), identity_expiry: FAR_FUTURE };
+    assert_eq!(w.submit("alice", renew.clone()).outcome, failed(ErrorCode::WrongRole));
+    let unknown = Call::RenewIdentity { account: account("stranger"), identity_expiry: FAR_FUTURE };
+    assert_eq!(w.submit("admin", unknown).outcome, failed(ErrorCode::UnknownAccount));
+    // admin2's own identity lapsed too: it may still renew others.
+    assert_eq!(w.submit("admin2", renew.clone()).outcome, TxOutcome::Applied);
+    assert_eq!(w.submit("admin", renew).outcome, failed(ErrorCode::NoChange));
+    assert_eq!(w.submit("dave", transfer(&hkd(), "alice", 1)).outcome, TxOutcome::Applied);
+    let revoke = Call::RevokeMember { account: account("dave"), reason: text("left") };
+    assert_eq!(w.submit("admin", revoke).outcome, TxOutcome::Applied);
+    let late = Call::RenewIdentity { account: account("dave"), identity_expiry: soon };
+    assert_eq!(w.submit("admin", late).outcome, failed(ErrorCode::UnknownAccount));
+    // Auditors sign nothing, not even a call that would change nothing.
+    let audit = Call::RenewIdentity { account: account("alice"), identity_expiry: FAR_FUTURE };
+    assert_eq!(w.submit("auditor", audit).outcome, failed(ErrorCode::WrongRole));
 }
 
 #[test]
@@ -505,6 +552,30 @@ fn trade_is_all_or_nothing() {
     assert_eq!(w.submit("bob", call).outcome, failed(ErrorCode::InsufficientBalance));
     assert_eq!(w.balance(&Asset::Shares(sym("POOL-A")), "alice"), Amount(50));
     assert_eq!(w.balance(&Asset::Shares(sym("POOL-A")), "bob"), Amount(0));
+    invariants::check(&w.state).unwrap();
+}
+
+#[test]
+fn cancelled_trade_terms_never_settle() {
+    // Proves CancelTrade: either party only, once, not after settling; cancelled terms fail
+    // with TradeCancelled even with a good signature.
+    let mut w = trade_world();
+    let t = terms(&w, 10, 250);
+    let cancel = Call::CancelTrade { terms: t.clone() };
+    assert_eq!(w.submit("carol", cancel.clone()).outcome, failed(ErrorCode::NotTradeParty));
+    assert_eq!(w.submit("alice", cancel.clone()).outcome, TxOutcome::Applied);
+    assert_eq!(w.submit("bob", cancel).outcome, failed(ErrorCode::NoChange));
+    let call = Call::Trade { terms: t.clone(), counterparty_signature: signed_by(&t, "alice", &w) };
+    assert_eq!(w.submit("bob", call).outcome, failed(ErrorCode::TradeCancelled));
+    assert_eq!(w.balance(&hkd(), "bob"), Amount(1_000));
+    // Settled terms cannot be cancelled after the fact.
+    let mut settled = terms(&w, 1, 10);
+    settled.salt = 8;
+    let sig = signed_by(&settled, "alice", &w);
+    let trade = Call::Trade { terms: settled.clone(), counterparty_signature: sig };
+    assert_eq!(w.submit("bob", trade).outcome, TxOutcome::Applied);
+    let late = Call::CancelTrade { terms: settled };
+    assert_eq!(w.submit("bob", late).outcome, failed(ErrorCode::TradeReplayed));
     invariants::check(&w.state).unwrap();
 }
 
