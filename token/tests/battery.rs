@@ -395,6 +395,60 @@ fn battery_class_rules() {
     assert_eq!(battery(&w, "B9").class, Some(sym("POOL-B")));
 }
 
+#[test]
+fn battery_ownership_moves_only_when_the_receiver_accepts() {
+    // Proves TransferBattery: the owner offers to an operator or issuer, nothing moves until
+    // that account accepts; then the old owner may no longer act on the battery.
+    let (mut w, _) = bank();
+    register_stranger_operator(&mut w, "operator2");
+    let offer = |to: &str| Call::TransferBattery { serial: serial("B9"), to: account(to) };
+    assert_eq!(w.submit("alice", offer("alice")).outcome, failed(ErrorCode::NotOwner));
+    assert_eq!(w.submit("operator2", offer("operator2")).outcome, failed(ErrorCode::NotOwner));
+    assert_eq!(w.submit("operator", offer("alice")).outcome, failed(ErrorCode::WrongRole));
+    assert_eq!(w.submit("operator", offer("operator")).outcome, failed(ErrorCode::SelfTransfer));
+    assert_eq!(w.submit("operator", offer("operator2")).outcome, TxOutcome::Applied);
+    assert_eq!(w.submit("operator", offer("operator2")).outcome, failed(ErrorCode::NoChange));
+    let b9 = battery(&w, "B9");
+    assert_eq!((b9.owner, b9.offered_to), (account("operator"), Some(account("operator2"))));
+    let mv = |to: &str| Call::MoveCustody { serial: serial("B9"), to: Custody::Warehouse(sym(to)) };
+    assert_eq!(w.submit("operator2", mv("WH-2")).outcome, failed(ErrorCode::NotOwner));
+    assert_eq!(w.submit("operator2", offer("operator2")).outcome, TxOutcome::Applied);
+    let b9 = battery(&w, "B9");
+    assert_eq!((b9.owner, b9.offered_to), (account("operator2"), None));
+    assert_eq!(w.submit("operator", mv("WH-3")).outcome, failed(ErrorCode::NotOwner));
+    assert_eq!(w.submit("operator2", mv("WH-2")).outcome, TxOutcome::Applied);
+    invariants::check(&w.state).unwrap();
+}
+
+#[test]
+fn delegations_are_granted_and_withdrawn_by_the_delegator() {
+    // Proves SetDelegate: operators and issuers only, to another operator or issuer that is a
+    // member, no no-op; a withdrawn delegate can no longer act on the delegator's batteries.
+    let (mut w, _) = bank();
+    let delegate = |to: &str, allowed| Call::SetDelegate { delegate: account(to), allowed };
+    assert_eq!(w.submit("alice", delegate("issuer", true)).outcome, failed(ErrorCode::WrongRole));
+    assert_eq!(
+        w.submit("operator", delegate("operator", true)).outcome,
+        failed(ErrorCode::SelfTransfer)
+    );
+    assert_eq!(w.submit("operator", delegate("alice", true)).outcome, failed(ErrorCode::WrongRole));
+    assert_eq!(
+        w.submit("operator", delegate("stranger", true)).outcome,
+        failed(ErrorCode::UnknownAccount)
+    );
+    assert_eq!(w.submit("operator", delegate("issuer", true)).outcome, failed(ErrorCode::NoChange));
+    let mv = |to| Call::MoveCustody { serial: serial("B9"), to };
+    assert_eq!(w.submit("issuer", mv(station_slot(5))).outcome, TxOutcome::Applied);
+    assert_eq!(w.submit("operator", delegate("issuer", false)).outcome, TxOutcome::Applied);
+    assert_eq!(
+        w.submit("operator", delegate("issuer", false)).outcome,
+        failed(ErrorCode::NoChange)
+    );
+    let back = mv(Custody::Warehouse(sym("WH-1")));
+    assert_eq!(w.submit("issuer", back.clone()).outcome, failed(ErrorCode::NotOwner));
+    assert_eq!(w.submit("operator", back).outcome, TxOutcome::Applied);
+}
+
 // ----- stations -----
 
 #[test]
@@ -799,8 +853,14 @@ fn only_the_lessee_extends() {
     assert_eq!(w.submit("fleet", extend).outcome, TxOutcome::Applied);
     assert_eq!(lease(&w, lease_id).periods_total, 30 + EXTENSION_PERIODS_MAX);
     let one_more = Call::ExtendLease { lease: lease_id, periods: 1 };
-    assert_eq!(w.submit("fleet", one_more).outcome, failed(ErrorCode::ExtensionCapExceeded));
+    assert_eq!(
+        w.submit("fleet", one_more.clone()).outcome,
+        failed(ErrorCode::ExtensionCapExceeded)
+    );
     assert_eq!(lease(&w, lease_id).periods_total, 30 + EXTENSION_PERIODS_MAX);
+    // Once the (extended) term is over, the lessee cannot extend alone any more.
+    w.next.time = Timestamp(w.next.time.0 + 40 * DAY_MS);
+    assert_eq!(w.submit("fleet", one_more).outcome, failed(ErrorCode::TermOver));
 }
 
 #[test]
@@ -821,6 +881,64 @@ fn close_returns_the_deposit_only_with_rent_paid() {
     assert_eq!(w.submit("fleet", close).outcome, failed(ErrorCode::LeaseNotActive));
     // A closed lease no longer covers swaps.
     assert_disputed(&mut w, swap(STATION, 1, TAXI, "B1", "B2", 10), ErrorCode::BatteryNotLeased);
+}
+
+#[test]
+fn a_deposit_the_lessee_cannot_receive_waits_in_escrow() {
+    // Proves the lessor closes at the term's end even while the lessee is frozen: the rent is
+    // credited, the deposit stays in escrow, and anyone releases it once the lessee can receive.
+    let (mut w, lease_id) = bank();
+    let release = Call::ReleaseDeposit { lease: lease_id };
+    assert_eq!(w.submit("bob", release.clone()).outcome, failed(ErrorCode::LeaseNotActive));
+    w.ok("fleet", Call::PayRent { lease: lease_id, periods: 30 });
+    w.next.time = Timestamp(w.next.time.0 + 30 * DAY_MS);
+    w.ok("admin", Call::Freeze { account: account("fleet"), reason: text("kyc") });
+    let fleet_before = w.balance(&hkd(), "fleet");
+    w.ok("operator", Call::CloseLease { lease: lease_id });
+    let closed = lease(&w, lease_id);
+    assert_eq!((closed.rent_held, closed.deposit_held), (Amount(0), Amount(DEPOSIT)));
+    assert_eq!(claimable(&w, "alice"), Amount(30 * RENT * 60 / 100));
+    assert_eq!(w.balance(&hkd(), "fleet"), fleet_before);
+    invariants::check(&w.state).unwrap();
+    assert_eq!(w.submit("bob", release.clone()).outcome, failed(ErrorCode::ReceiverFrozen));
+    w.ok("admin", Call::Unfreeze { account: account("fleet") });
+    assert_eq!(w.submit("bob", release.clone()).outcome, TxOutcome::Applied);
+    assert_eq!(w.balance(&hkd(), "fleet"), Amount(fleet_before.0 + DEPOSIT));
+    assert_eq!(w.submit("bob", release).outcome, failed(ErrorCode::NothingToRelease));
+    let unknown = Call::ReleaseDeposit { lease: Hash::ZERO };
+    assert_eq!(w.submit("bob", unknown).outcome, failed(ErrorCode::UnknownLease));
+    invariants::check(&w.state).unwrap();
+}
+
+#[test]
+fn offers_lapse_and_an_early_close_costs_the_notice() {
+    // Proves a lessee's offer cannot be used after its expiry, and a lessee closing before the
+    // term ends first pays the periods started plus the notice the terms set.
+    let mut w = World::new(&["fleet"]);
+    one_battery_class(&mut w);
+    w.ok(
+        "issuer",
+        Call::Mint { currency: sym("HKD"), to: account("fleet"), amount: Amount(100_000) },
+    );
+    let mut lapsed = lease_terms("POOL-A", "fleet");
+    lapsed.offer_expiry = Timestamp(w.next.time.0 - 1);
+    let sig = w.lessee_signs("fleet", &lapsed);
+    let open = Call::OpenLease { terms: lapsed, lessee_signature: sig };
+    assert_eq!(w.submit("issuer", open).outcome, failed(ErrorCode::OfferExpired));
+    let mut terms = lease_terms("POOL-A", "fleet");
+    terms.notice_periods = 2;
+    let sig = w.lessee_signs("fleet", &terms);
+    w.ok("issuer", Call::OpenLease { terms: terms.clone(), lessee_signature: sig });
+    let id = terms.id();
+    w.ok("fleet", Call::PayRent { lease: id, periods: 1 });
+    let close = Call::CloseLease { lease: id };
+    assert_eq!(w.submit("fleet", close.clone()).outcome, failed(ErrorCode::RentOutstanding));
+    w.ok("fleet", Call::PayRent { lease: id, periods: 2 });
+    assert_eq!(w.submit("fleet", close).outcome, TxOutcome::Applied);
+    let closed = lease(&w, id);
+    assert_eq!((closed.periods_released, closed.rent_held), (3, Amount(0)));
+    assert_eq!(w.balance(&hkd(), "fleet"), Amount(100_000 - 3 * RENT));
+    invariants::check(&w.state).unwrap();
 }
 
 #[test]
