@@ -74,3 +74,20 @@ fn restarted_validator_recovers_from_its_journal_and_agrees() {
     assert_eq!(summary.custody, Ok(()));
     assert!(summary.load.swaps_settled > 100);
 }
+
+#[test]
+fn every_pilot_lease_tariff_admits_the_load_drivers_price() {
+    // Proves the fleets' signed tariff covers what the load driver's stations charge at any
+    // state of charge (a fee above it would be disputed, not paid), with room to spare.
+    use volt_node::load::FEE_CENTS_PER_KWH;
+    for pool in &hong_kong_pilot().pools {
+        let plan = &pool.lease;
+        // The driver charges FEE_CENTS_PER_KWH per kWh delivered and nothing fixed.
+        assert!(
+            plan.fee_per_kwh_max.0 >= u128::from(FEE_CENTS_PER_KWH),
+            "{}: tariff {} cents/kWh, driver charges {FEE_CENTS_PER_KWH}",
+            pool.class,
+            plan.fee_per_kwh_max.0
+        );
+    }
+}
