@@ -1081,8 +1081,6 @@ fn recovery_hands_over_issuer_operator_fleet_and_lessee_roles() {
         "issuer-new",
         Call::Mint { currency: sym("HKD"), to: account("alice"), amount: Amount(1) },
     );
-    w.ok("issuer-new", Call::PauseClass { class: sym("POOL-A") });
-    w.ok("issuer-new", Call::UnpauseClass { class: sym("POOL-A") });
     w.ok(
         "operator-new",
         Call::RotateStationKey { station: sym(STATION), controller: account("c-new") },
@@ -1096,6 +1094,16 @@ fn recovery_hands_over_issuer_operator_fleet_and_lessee_roles() {
     w.ok("fleet-new", Call::PayRent { lease: lease_id, periods: 1 });
     w.ok("fleet-new", Call::CloseLease { lease: lease_id });
     assert_eq!(w.balance(&hkd(), "fleet-new"), Amount(100_000 - 2_000));
+    // The class's issuer role followed too: the new key is the lessor of its next lease (the
+    // delegations the lost keys granted lapsed, so it opens the lease itself).
+    let mut terms = lease_terms("POOL-A", "fleet-new");
+    terms.lessor = account("issuer-new");
+    terms.salt = 2;
+    let lessee_signature = w.lessee_signs("fleet-new", &terms);
+    let open = Call::OpenLease { terms: terms.clone(), lessee_signature };
+    assert_eq!(w.submit("operator-new", open.clone()).outcome, failed(ErrorCode::NotOwner));
+    w.ok("issuer-new", open);
+    assert_eq!(lease(&w, terms.id()).lessor, account("issuer-new"));
     invariants::check(&w.state).unwrap();
 }
 
