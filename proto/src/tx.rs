@@ -598,6 +598,9 @@ pub enum ErrorCode {
     NotLessorOfTerms,
     /// The term has ended.
     TermOver,
+    /// The battery's owner has not approved this station (its operator is neither the owner nor
+    /// the owner's delegate).
+    StationNotApproved,
 }
 
 /// What happened to one transaction of a block.

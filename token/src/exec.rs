@@ -322,10 +322,20 @@ impl<'a> Cx<'a> {
 
     /// True if the signer is `owner` or a delegate `owner` named.
     pub(crate) fn acts_for(&self, owner: AccountId) -> Outcome<bool> {
-        if cfg!(feature = "canary-skip-owner-check") || self.signer == owner {
+        self.allows(owner, self.signer)
+    }
+
+    /// True if `actor` is `owner`, or a delegate `owner` named while `owner` is in good
+    /// standing: a frozen or revoked owner's delegations are suspended with it.
+    pub(crate) fn allows(&self, owner: AccountId, actor: AccountId) -> Outcome<bool> {
+        if cfg!(feature = "canary-skip-owner-check") || actor == owner {
             return Ok(true);
         }
-        Ok(self.get::<()>(&Key::Delegate(owner, self.signer))?.is_some())
+        if self.get::<()>(&Key::Delegate(owner, actor))?.is_none() {
+            return Ok(false);
+        }
+        let member: Option<Member> = self.get(&Key::Member(owner))?;
+        Ok(member.is_some_and(|m| !m.revoked && !m.frozen))
     }
 
     /// Fails with `NotOwner` unless the signer is `owner` or its delegate.

@@ -177,7 +177,7 @@ fn check_supply(s: &Snapshot) -> Result<(), Violation> {
     }
     for (symbol, c) in &s.classes {
         let asset = Asset::Shares(symbol.clone());
-        if c.issued > c.supply_max || c.redeemed > c.issued {
+        if c.outstanding() > c.supply_max || c.redeemed > c.issued {
             return Err(Violation::Bounds(asset));
         }
         recorded.insert(asset, c.outstanding());

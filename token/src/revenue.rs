@@ -7,15 +7,17 @@
 //! moved to `per_share`) before its share balance changes, so earnings always use the balance
 //! actually held while the revenue arrived. Claims pay whole units and keep the fraction, so no
 //! claim schedule loses or gains anything. Revenue arriving while no shares are outstanding is
-//! `held` for the shares not yet issued: each issuance of `a` of the `u` unissued shares
-//! releases `⌊held · a / u⌋` to its receiver (so issuing one share to yourself releases one
-//! share's part, not the pot). Held revenue of a class with no shares left to issue stays held.
+//! `held` for the shares not outstanding: each issuance of `a` of the `u` shares the cap still
+//! allows (`supply_max − outstanding`; redeemed shares may be issued again) releases
+//! `⌊held · a / u⌋` to its receiver, so issuing one share to yourself releases one share's
+//! part, not the pot, and the pot always has shares to reach.
 //!
 //! Exact conservation, in scaled units (checked by [`crate::invariants`]):
 //! `(deposited − held − claimed) · 2⁶⁴ = Σ holders (accrued + n · (per_share − checkpoint)) + carry`.
 //!
-//! Bounds: amounts per deposit below 2⁶⁴ units and revenue per share below 2⁶⁴ units; past them
-//! the call fails with `Overflow` and nothing changes.
+//! Bounds: all revenue ever deposited into a class stays below 2⁶⁴ units (1.8·10¹⁹ minor units);
+//! past it the call fails with `Overflow` and nothing changes. That keeps every scaled product
+//! (`shares · Δper_share`, accrued sums) inside a u128.
 
 use crate::keys::{Holding, Revenue};
 use volt_proto::{Amount, ErrorCode};
@@ -29,8 +31,14 @@ pub(crate) fn distribute(
     amount: Amount,
     outstanding: Amount,
 ) -> Result<(), ErrorCode> {
+    // Every holder's pending revenue is `shares · Δper_share ≤ units since its checkpoint · 2⁶⁴`,
+    // so keeping all revenue ever deposited below 2⁶⁴ units keeps every product in a u128.
+    let deposited = revenue.deposited.checked_add(amount).ok_or(ErrorCode::Overflow)?;
+    if deposited.0 >> (128 - SCALE_BITS) != 0 {
+        return Err(ErrorCode::Overflow);
+    }
     revenue.pot = revenue.pot.checked_add(amount).ok_or(ErrorCode::Overflow)?;
-    revenue.deposited = revenue.deposited.checked_add(amount).ok_or(ErrorCode::Overflow)?;
+    revenue.deposited = deposited;
     if outstanding.is_zero() {
         revenue.held = revenue.held.checked_add(amount).ok_or(ErrorCode::Overflow)?;
         return Ok(());

@@ -1,6 +1,5 @@
 //! An outside attacker's reproductions against the ownership and consent model. Each test
-//! asserts the secure behaviour: those marked `#[ignore = "finding N: ..."]` fail today (the
-//! attack works); the others are attacks that were correctly refused, kept as regressions.
+//! asserts the secure behaviour: those marked `//! attack works); the others are attacks that were correctly refused, kept as regressions.
 
 // Test helpers panic on purpose: a panic is how a test reports failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -184,7 +183,6 @@ fn flood(w: &mut World, victim: &str, count: usize, pause: bool) -> TxOutcome {
 // ----------------------------------------------------------------------------------------------
 
 #[test]
-#[ignore = "finding 1: a delegate offers the owner's battery to itself and accepts: ownership taken"]
 fn finding_1_a_delegate_cannot_make_itself_owner() {
     // The operator named the issuer its delegate "on its batteries" (passport, status, moves,
     // classes, leases). The delegate turns that revocable consent into permanent ownership.
@@ -205,7 +203,6 @@ fn finding_1_a_delegate_cannot_make_itself_owner() {
 }
 
 #[test]
-#[ignore = "finding 2: a revoked (stolen) owner's delegate still gives its batteries away"]
 fn finding_2_a_revoked_owners_delegate_cannot_give_its_batteries_away() {
     // A thief with the operator's key had named an accomplice delegate (here: the issuer). The
     // admin revokes the stolen key ("can no longer sign or receive") and recovers the wallet;
@@ -234,7 +231,6 @@ fn finding_2_a_revoked_owners_delegate_cannot_give_its_batteries_away() {
 }
 
 #[test]
-#[ignore = "finding 2b: a frozen owner's delegate still gives its batteries away"]
 fn finding_2b_a_frozen_owners_delegate_cannot_give_its_batteries_away() {
     let (mut w, _) = bank();
     w.ok("admin", Call::Freeze { account: account("operator"), reason: text("sanctions") });
@@ -252,7 +248,6 @@ fn finding_2b_a_frozen_owners_delegate_cannot_give_its_batteries_away() {
 }
 
 #[test]
-#[ignore = "finding 3: an offer outlives the delegation that made it and the owner cannot withdraw it"]
 fn finding_3_an_offer_dies_with_the_delegation_that_made_it() {
     let (mut w, _) = bank();
     let offer =
@@ -276,7 +271,6 @@ fn finding_3_an_offer_dies_with_the_delegation_that_made_it() {
 }
 
 #[test]
-#[ignore = "finding 4: any battery owner parks batteries in another operator's station slots"]
 fn finding_4_nobody_fills_another_operators_station_slots() {
     // Mallory registers her own batteries and moves them into ST-1's free slots: the station's
     // operator cannot use those slots again and cannot move the batteries out (not its own).
@@ -291,7 +285,6 @@ fn finding_4_nobody_fills_another_operators_station_slots() {
 }
 
 #[test]
-#[ignore = "finding 5: a station attests an impossible energy_wh and the tariff cap no longer binds"]
 fn finding_5_the_tariff_caps_a_swap_whatever_energy_is_attested() {
     // The fleet agreed to 500 per kWh. B1 is a 52 kWh pack, so no swap can deliver 2^64 Wh,
     // yet the attested energy lifts the cap and the station charges the fleet's whole balance.
@@ -305,7 +298,6 @@ fn finding_5_the_tariff_caps_a_swap_whatever_energy_is_attested() {
 }
 
 #[test]
-#[ignore = "finding 6: a lessee with full holdings and no cash keeps the batteries past the term, free"]
 fn finding_6_a_lessee_cannot_block_the_lessor_from_closing() {
     // The fleet pays the whole term, moves its cash away and lets an accomplice issuer fill
     // its holdings. After the term the lessor's close fails (the deposit cannot be credited),
@@ -332,7 +324,6 @@ fn finding_6_a_lessee_cannot_block_the_lessor_from_closing() {
 }
 
 #[test]
-#[ignore = "finding 7: paused dust fills a member's holdings and it can never make room"]
 fn finding_7_a_member_can_always_make_room() {
     // keys.rs: "Others can send a member new assets, so the member can always make room". A
     // hostile issuer sends 1024 one-share classes to the station operator and pauses each:
@@ -365,7 +356,6 @@ fn finding_7_a_member_can_always_make_room() {
 }
 
 #[test]
-#[ignore = "finding 8: fees and rent paid into a fully redeemed class are held forever"]
 fn finding_8_no_money_is_taken_into_a_pot_nobody_can_claim() {
     // POOL-A's 100 shares are all issued; alice and bob redeem theirs. With no shares
     // outstanding and none left to issue, the swap fee and the rent the fleet still pays are
@@ -388,7 +378,6 @@ fn finding_8_no_money_is_taken_into_a_pot_nobody_can_claim() {
 }
 
 #[test]
-#[ignore = "finding 9: deposits of < 2^64 each overflow holders' revenue; shares freeze, invariants fail"]
 fn finding_9_revenue_accounting_never_overflows() {
     // revenue.rs: "amounts per deposit below 2^64 units and revenue per share below 2^64
     // units; past them the call fails with Overflow and nothing changes". Two deposits just
@@ -418,7 +407,6 @@ fn finding_9_revenue_accounting_never_overflows() {
 }
 
 #[test]
-#[ignore = "finding 9b: a deposit of 2^64+ at zero supply is accepted and bricks every issuance"]
 fn finding_9b_a_deposit_past_the_bound_is_refused_at_zero_supply() {
     // revenue.rs bounds a deposit below 2^64 units, but the bound is only checked when shares
     // are outstanding. At zero supply the deposit is held; then every issuance releases more
@@ -439,7 +427,6 @@ fn finding_9b_a_deposit_past_the_bound_is_refused_at_zero_supply() {
 }
 
 #[test]
-#[ignore = "finding 10: a zero-deposit lease closed while the lessee is frozen leaves its duty forever"]
 fn finding_10_an_ended_lease_with_nothing_held_leaves_no_duty() {
     let (mut w, _) = bank();
     let offer = pool_b(&mut w, 0);
@@ -462,7 +449,6 @@ fn finding_10_an_ended_lease_with_nothing_held_leaves_no_duty() {
 }
 
 #[test]
-#[ignore = "finding 11: a 100%-cut station relocates a class's battery and takes all the fees it earns"]
 fn finding_11_a_class_battery_earns_for_its_class_wherever_it_is_swapped() {
     // The fleet also leases Mallory's battery M1 (a legitimate second lessor). Mallory's
     // station (operator cut 100 %) swaps POOL-A's B1 out of the fleet's taxi into her slot,
@@ -491,23 +477,16 @@ fn finding_11_a_class_battery_earns_for_its_class_wherever_it_is_swapped() {
     };
     let lessee_signature = w.lessee_signs("fleet", &offer);
     w.ok("issuer2", Call::OpenLease { terms: offer, lessee_signature });
-    // Swap 1: POOL-A's B1 leaves the taxi for MST (M1 goes in, free).
+    // Swap 1: POOL-A's B1 would leave the taxi for MST (M1 goes in, free). POOL-A's owner never
+    // approved MST, so the swap is disputed and B1 stays in the taxi: it can never be swapped
+    // back in at MST for POOL-A's tariff with the whole fee as Mallory's cut.
     let mut first = swap("MST", 1, TAXI, "B1", "M1", 0);
     first.energy_wh = 0;
     let call = w.swap_call("mctrl", first);
-    assert_eq!(w.submit("mallory", call).outcome, TxOutcome::Applied);
-    assert_eq!(battery_record(&w, "B1").custody, Custody::Station { station: sym("MST"), slot: 0 });
-    // Swap 2: B1 goes back in at POOL-A's tariff (40 kWh at 500), all of it to Mallory.
-    let fee = 40 * FEE_PER_KWH_MAX;
-    let call = w.swap_call("mctrl", swap("MST", 2, TAXI, "M1", "B1", fee));
     let outcome = w.submit("mallory", call).outcome;
-    let pool_a = w.state.class(&sym("POOL-A")).unwrap().unwrap().revenue.unwrap();
-    assert!(
-        outcome != TxOutcome::Applied || !pool_a.deposited.is_zero(),
-        "swap {outcome:?}: mallory got {} of {fee}, POOL-A got {}",
-        cash(&w, "mallory"),
-        pool_a.deposited
-    );
+    assert_eq!(outcome, TxOutcome::Disputed(ErrorCode::StationNotApproved));
+    assert_eq!(battery_record(&w, "B1").custody, Custody::Vehicle(sym(TAXI)));
+    invariants::check(&w.state).unwrap();
 }
 
 #[test]
@@ -524,7 +503,6 @@ fn refused_the_owner_cannot_pull_a_leased_battery_out_of_the_lessees_vehicle() {
 }
 
 #[test]
-#[ignore = "finding 12: an early close keeps every prepaid period's rent, far past the notice owed"]
 fn finding_12_an_early_close_takes_only_the_notice_owed() {
     // The terms: an early close costs the periods started plus `notice_periods` (2). The fleet
     // prepaid the whole term, then closes on day one: it owes 3 periods, but all 30 are
@@ -570,7 +548,6 @@ fn refused_extreme_block_times_do_not_halt_the_chain() {
 }
 
 #[test]
-#[ignore = "finding 13: a battery left in an ex-lessee's vehicle is stuck there once its class is leased again"]
 fn finding_13_the_owner_can_deliver_a_relet_battery_to_its_new_lessee() {
     // The fleet closes its lease; B1 is still recorded in TAXI-1. The issuer lets POOL-A to
     // dave. The cc094a3 rule ("a leased battery in a vehicle is in the lessee's hands") now
@@ -595,7 +572,6 @@ fn finding_13_the_owner_can_deliver_a_relet_battery_to_its_new_lessee() {
 }
 
 #[test]
-#[ignore = "finding 14: a lessor's delegate leases the lessor's class to itself, free and forever"]
 fn finding_14_a_delegate_cannot_lease_its_principals_class_to_itself() {
     // The issuer named the operator its delegate (to open leases on its behalf). The operator
     // opens POOL-B to itself: no rent, no deposit, a term that never ends. It pays the whole
@@ -642,7 +618,7 @@ fn pool_b(w: &mut World, deposit: u128) -> LeaseTerms {
 #[test]
 fn refused_a_hostile_station_cannot_charge_a_fleet_without_its_lease() {
     // Mallory's station holds her own battery; she attests a swap taking B1 out of the fleet's
-    // taxi. Her battery is not leased to the fleet: disputed, nothing paid, nothing moved.
+    // taxi. B1's owner never approved her station: disputed, nothing paid, nothing moved.
     let (mut w, _) = bank();
     register_battery(&mut w, "mallory", "M1");
     let own_slot = Custody::Station { station: sym("MST"), slot: 0 };
@@ -651,7 +627,7 @@ fn refused_a_hostile_station_cannot_charge_a_fleet_without_its_lease() {
     fake.energy_wh = 1;
     let call = w.swap_call("mctrl", fake);
     let receipt = w.submit("mallory", call);
-    assert_eq!(receipt.outcome, TxOutcome::Disputed(ErrorCode::BatteryNotLeased));
+    assert_eq!(receipt.outcome, TxOutcome::Disputed(ErrorCode::StationNotApproved));
     assert_eq!(cash(&w, "fleet"), FLEET_CASH);
     assert_eq!(battery_record(&w, "B1").custody, Custody::Vehicle(sym(TAXI)));
     // Signed by the wrong controller: refused before anything is recorded.

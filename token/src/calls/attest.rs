@@ -190,6 +190,14 @@ fn settle_swap(
         Custody::Station { station: at, slot } if *at == swap.station => *slot,
         _ => return Err(ErrorCode::WrongCustody.into()),
     };
+    // A station swaps only batteries whose owners run it or delegated to its operator: the
+    // owner chose where its batteries earn, and at what operator cut.
+    let approved =
+        cx.allows(out.owner, station.operator)? && cx.allows(into.owner, station.operator)?;
+    ensure(approved, ErrorCode::StationNotApproved)?;
+    // The energy a swap sells is at most what the full battery going in holds, so the tariff's
+    // per-kWh part is bounded by the battery's rated energy.
+    ensure(swap.energy_wh <= into.passport.rated_energy_wh, ErrorCode::OutOfRange)?;
     let lease_id = into.lease.ok_or(ErrorCode::BatteryNotLeased)?;
     let lease: Lease = cx.get(&Key::Lease(lease_id))?.ok_or(ErrorCode::BatteryNotLeased)?;
     let leased = lease.status == LeaseStatus::Active && lease.lessee == vehicle.fleet;

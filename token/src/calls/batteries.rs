@@ -61,20 +61,24 @@ pub(crate) fn register(
 }
 
 /// A battery changes owner in two steps, so nobody is handed a battery (and a duty) it did not
-/// accept: the owner (or its delegate) offers it to `to`; `to` accepts by making the same call
-/// naming itself.
+/// accept: the owner itself (never a delegate: delegation covers running a battery, not giving
+/// it away) offers it to `to`; `to` accepts by making the same call naming itself. The owner
+/// withdraws an offer by offering the battery to itself.
 pub(crate) fn transfer(cx: &mut Cx<'_>, serial: &Serial, to: AccountId) -> Outcome<()> {
     let key = Key::Battery(serial.clone());
     let mut record = battery(cx, serial)?;
     if to == cx.signer && record.offered_to == Some(to) {
         cx.require_role(&[Role::Operator, Role::Issuer])?;
+        cx.require_sender(record.owner).map_err(|_| ErrorCode::NotOwner)?;
         cx.remove_duty(record.owner, Duty::BatteryOwner(serial.clone()))?;
         cx.add_duty(to, Duty::BatteryOwner(serial.clone()))?;
         record.owner = to;
         record.offered_to = None;
+    } else if to == cx.signer && cx.signer == record.owner {
+        ensure(record.offered_to.is_some(), ErrorCode::NoChange)?;
+        record.offered_to = None;
     } else {
-        cx.require_acts_for(record.owner)?;
-        ensure(to != record.owner, ErrorCode::SelfTransfer)?;
+        ensure(cx.signer == record.owner, ErrorCode::NotOwner)?;
         let receiver = cx.require_receiver(to)?;
         ensure(matches!(receiver.role, Role::Operator | Role::Issuer), ErrorCode::WrongRole)?;
         ensure(record.offered_to != Some(to), ErrorCode::NoChange)?;
@@ -100,6 +104,16 @@ pub(crate) fn set_delegate(cx: &mut Cx<'_>, delegate: AccountId, allowed: bool) 
         cx.delete(&key);
     }
     Ok(())
+}
+
+/// True if the battery is in a vehicle of the fleet it is leased to.
+fn with_its_lessee(cx: &Cx<'_>, record: &Battery) -> Outcome<bool> {
+    let (Custody::Vehicle(vehicle), Some(id)) = (&record.custody, record.lease) else {
+        return Ok(false);
+    };
+    let fleet = cx.get::<Vehicle>(&Key::Vehicle(vehicle.clone()))?.map(|v| v.fleet);
+    let lessee = cx.get::<Lease>(&Key::Lease(id))?.map(|l| l.lessee);
+    Ok(fleet.is_some() && fleet == lessee)
 }
 
 /// The battery, if the signer is its owner or the owner's delegate.
@@ -147,10 +161,9 @@ pub(crate) fn set_status(
 
 pub(crate) fn move_custody(cx: &mut Cx<'_>, serial: &Serial, to: &Custody) -> Outcome<()> {
     let mut record = owned(cx, serial)?;
-    // A leased battery in a vehicle is in the lessee's hands: only a swap takes it out, or the
-    // lease ends first (the owner cannot revoke a lease alone).
-    let with_lessee = matches!(record.custody, Custody::Vehicle(_)) && record.lease.is_some();
-    ensure(!with_lessee, ErrorCode::BatteryLeased)?;
+    // A leased battery in a vehicle of its lessee is in the lessee's hands: only a swap takes
+    // it out, or the lease ends first (the owner cannot revoke a lease alone).
+    ensure(!with_its_lessee(cx, &record)?, ErrorCode::BatteryLeased)?;
     if record.status == BatteryStatus::Waste {
         ensure(matches!(to, Custody::Recycler(_)), ErrorCode::BatteryRetired)?;
     }
@@ -160,6 +173,8 @@ pub(crate) fn move_custody(cx: &mut Cx<'_>, serial: &Serial, to: &Custody) -> Ou
                 cx.get(&Key::Station(station.clone()))?.ok_or(ErrorCode::UnknownStation)?;
             ensure(s.active, ErrorCode::StationInactive)?;
             ensure(*slot < s.slots, ErrorCode::OutOfRange)?;
+            // A station's slots are its operator's: only it (or its delegate) fills them.
+            cx.require_acts_for(s.operator)?;
         }
         Custody::Vehicle(vehicle) => {
             // Into a vehicle only within a lease to the vehicle's fleet: the fleet agreed to

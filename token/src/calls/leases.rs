@@ -57,6 +57,15 @@ pub(crate) fn open(
         cx.get(&Key::Class(terms.class.clone()))?.ok_or(ErrorCode::UnknownClass)?;
     ensure(terms.lessor == class.issuer, ErrorCode::NotLessorOfTerms)?;
     cx.require_acts_for(class.issuer)?;
+    // A delegate runs the issuer's leases; it does not lease the issuer's class to itself.
+    let self_dealing = cx.signer != class.issuer && cx.signer == terms.lessee;
+    ensure(!self_dealing, ErrorCode::NotOwner)?;
+    // Every date the lease can ever need (the longest term, plus grace) must be computable.
+    let longest = u64::from(terms.periods).checked_add(u64::from(terms.extension_periods_max));
+    let span = longest.and_then(|p| p.checked_mul(terms.period_ms));
+    let last =
+        span.and_then(|s| s.checked_add(terms.grace_ms)).and_then(|s| s.checked_add(cx.ctx.time.0));
+    ensure(last.is_some(), ErrorCode::OutOfRange)?;
     let batteries = class_batteries(cx, &terms.class)?;
     ensure(class.battery_count > 0 && !batteries.is_empty(), ErrorCode::NoRevenue)?;
     let cash = cash_of(cx, terms)?;
@@ -160,10 +169,17 @@ pub(crate) fn extend(cx: &mut Cx<'_>, id: Hash, periods: u32) -> Outcome<()> {
     Ok(())
 }
 
-/// Ends the lease: frees its batteries, credits all escrowed rent to the class, and settles
-/// the deposit (to the holders on default; back to the lessee otherwise, or kept in escrow
-/// while the lessee cannot receive it).
-fn end(cx: &mut Cx<'_>, id: Hash, mut record: Lease, status: LeaseStatus) -> Outcome<()> {
+/// Ends the lease: frees its batteries, credits the rent of the first `owed` periods to the
+/// class and returns any rent paid beyond them with the deposit, and settles the deposit (to
+/// the holders on default; back to the lessee otherwise, or kept in escrow while the lessee
+/// cannot receive it).
+fn end(
+    cx: &mut Cx<'_>,
+    id: Hash,
+    mut record: Lease,
+    status: LeaseStatus,
+    owed: u32,
+) -> Outcome<()> {
     for serial in &class_batteries(cx, &record.terms.class)? {
         let mut battery: Battery = battery(cx, serial)?;
         if battery.lease == Some(id) {
@@ -171,11 +187,14 @@ fn end(cx: &mut Cx<'_>, id: Hash, mut record: Lease, status: LeaseStatus) -> Out
             cx.put(&Key::Battery(serial.clone()), &battery);
         }
     }
-    let unreleased = record.periods_paid.saturating_sub(record.periods_released);
-    release(cx, &mut record, unreleased)?;
-    let deposit = record.deposit_held;
+    let credited = owed.min(record.periods_paid).saturating_sub(record.periods_released);
+    release(cx, &mut record, credited)?;
+    // Rent paid for periods the lessee does not owe goes back with the deposit.
+    let refund = std::mem::replace(&mut record.rent_held, Amount::ZERO);
+    record.deposit_held = record.deposit_held.checked_add(refund).ok_or(ErrorCode::Overflow)?;
     let delivered = match status {
         LeaseStatus::Defaulted => {
+            let deposit = record.deposit_held;
             if !deposit.is_zero() {
                 cx.distribute(&record.terms.class, deposit)?;
             }
@@ -193,33 +212,43 @@ fn end(cx: &mut Cx<'_>, id: Hash, mut record: Lease, status: LeaseStatus) -> Out
     Ok(())
 }
 
-/// Pays the escrowed deposit to the lessee if it can receive now; false if it cannot.
+/// Pays the escrowed deposit to the lessee if it can receive it now; false (and nothing
+/// written) if it cannot, whatever the reason (frozen, revoked, lapsed, holdings full), so a
+/// lessee can never stop its lease from ending.
 fn deliver_deposit(cx: &mut Cx<'_>, record: &Lease) -> Outcome<bool> {
-    match cx.require_receiver(record.lessee) {
-        Ok(_) => {}
-        Err(Fail::Code(_)) => return Ok(false),
-        Err(storage) => return Err(storage),
+    if record.deposit_held.is_zero() {
+        return Ok(true);
     }
-    let cash = cash_of(cx, &record.terms)?;
-    cx.credit(&cash, record.lessee, record.deposit_held)?;
-    Ok(true)
+    let snapshot = cx.snapshot();
+    let delivered = cx.require_receiver(record.lessee).and_then(|_| {
+        let cash = cash_of(cx, &record.terms)?;
+        cx.credit(&cash, record.lessee, record.deposit_held)
+    });
+    match delivered {
+        Ok(()) => Ok(true),
+        Err(Fail::Code(_)) => {
+            cx.restore(snapshot);
+            Ok(false)
+        }
+        Err(storage) => Err(storage),
+    }
 }
 
 pub(crate) fn close(cx: &mut Cx<'_>, id: Hash) -> Outcome<()> {
     let record = lease(cx, id)?;
-    if cx.signer == record.lessee {
+    let owed = if cx.signer == record.lessee {
         // Early, the lessee owes the notice periods the terms set; at the end, the whole term.
         let notice = periods_due(cx, &record).saturating_add(record.terms.notice_periods);
-        let owed = notice.min(record.periods_total);
-        ensure(record.periods_paid >= owed, ErrorCode::RentOutstanding)?;
+        notice.min(record.periods_total)
     } else if cx.acts_for(record.lessor)? {
         let term_end = period_start_ms(&record, record.periods_total)?;
         ensure(cx.ctx.time.0 >= term_end, ErrorCode::TermNotOver)?;
-        ensure(record.periods_paid >= record.periods_total, ErrorCode::RentOutstanding)?;
+        record.periods_total
     } else {
         return Err(ErrorCode::NotLessee.into());
-    }
-    end(cx, id, record, LeaseStatus::Closed)
+    };
+    ensure(record.periods_paid >= owed, ErrorCode::RentOutstanding)?;
+    end(cx, id, record, LeaseStatus::Closed, owed)
 }
 
 pub(crate) fn default(cx: &mut Cx<'_>, id: Hash) -> Outcome<()> {
@@ -229,7 +258,8 @@ pub(crate) fn default(cx: &mut Cx<'_>, id: Hash) -> Outcome<()> {
     let overdue_since = period_start_ms(&record, record.periods_paid)?;
     let deadline = overdue_since.checked_add(record.terms.grace_ms).ok_or(ErrorCode::Overflow)?;
     ensure(cx.ctx.time.0 > deadline, ErrorCode::LeaseInGoodStanding)?;
-    end(cx, id, record, LeaseStatus::Defaulted)
+    let owed = record.periods_paid;
+    end(cx, id, record, LeaseStatus::Defaulted, owed)
 }
 
 /// Pays a deposit kept in escrow after the lease ended to the lessee, once it can receive.

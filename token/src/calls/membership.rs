@@ -168,11 +168,11 @@ fn hand_over(cx: &mut Cx<'_>, duty: &Duty, lost: AccountId, new: AccountId) -> O
 }
 
 pub(crate) fn set_paused(cx: &mut Cx<'_>, class: &Symbol, paused: bool) -> Outcome<()> {
-    let signer = cx.signer_member()?;
+    // Pausing stops holders from redeeming or moving what they hold, so it is governance
+    // (admin) alone: an issuer that could pause would pin dust on a member's holdings for good.
+    cx.require_role(&[Role::Admin])?;
     let key = Key::Class(class.clone());
     let mut record: ShareClass = cx.get(&key)?.ok_or(ErrorCode::UnknownClass)?;
-    let allowed = signer.role == Role::Admin || record.issuer == cx.signer;
-    ensure(allowed, ErrorCode::WrongRole)?;
     ensure(record.paused != paused, ErrorCode::NoChange)?;
     record.paused = paused;
     cx.put(&key, &record);

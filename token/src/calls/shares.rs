@@ -28,10 +28,14 @@ pub(crate) fn issue(cx: &mut Cx<'_>, class: &Symbol, to: AccountId, amount: Amou
     ensure(record.issuer == cx.signer, ErrorCode::NotIssuer)?;
     ensure(!record.paused, ErrorCode::ClassPaused)?;
     ensure(!amount.is_zero(), ErrorCode::ZeroAmount)?;
+    // The cap bounds shares outstanding: redeemed shares may be issued again, so revenue that
+    // arrives while none are outstanding always has shares to reach.
     let issued = record.issued.checked_add(amount).ok_or(ErrorCode::Overflow)?;
-    ensure(issued <= record.supply_max, ErrorCode::SupplyCapExceeded)?;
+    let outstanding = record.outstanding().checked_add(amount).ok_or(ErrorCode::Overflow)?;
+    ensure(outstanding <= record.supply_max, ErrorCode::SupplyCapExceeded)?;
     cx.require_receiver(to)?;
-    let unissued = record.supply_max.checked_sub(record.issued).ok_or(ErrorCode::Overflow)?;
+    let unissued =
+        record.supply_max.checked_sub(record.outstanding()).ok_or(ErrorCode::Overflow)?;
     record.issued = issued;
     // Write the class first: the credit settles the receiver's revenue against it.
     cx.put(&key, &record);
