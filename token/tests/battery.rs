@@ -397,15 +397,23 @@ fn battery_class_rules() {
 
 #[test]
 fn battery_ownership_moves_only_when_the_receiver_accepts() {
-    // Proves TransferBattery: the owner offers to an operator or issuer, nothing moves until
-    // that account accepts; then the old owner may no longer act on the battery.
+    // Proves TransferBattery: the owner itself (not its delegate) offers to an operator or
+    // issuer and may withdraw the offer; nothing moves until that account accepts; then the
+    // old owner may no longer act on the battery.
     let (mut w, _) = bank();
     register_stranger_operator(&mut w, "operator2");
     let offer = |to: &str| Call::TransferBattery { serial: serial("B9"), to: account(to) };
     assert_eq!(w.submit("alice", offer("alice")).outcome, failed(ErrorCode::NotOwner));
     assert_eq!(w.submit("operator2", offer("operator2")).outcome, failed(ErrorCode::NotOwner));
     assert_eq!(w.submit("operator", offer("alice")).outcome, failed(ErrorCode::WrongRole));
-    assert_eq!(w.submit("operator", offer("operator")).outcome, failed(ErrorCode::SelfTransfer));
+    // The issuer acts for the operator on its batteries, but may not give them away.
+    assert_eq!(w.submit("issuer", offer("operator2")).outcome, failed(ErrorCode::NotOwner));
+    // Offering to itself withdraws an offer; with none standing, it changes nothing.
+    assert_eq!(w.submit("operator", offer("operator")).outcome, failed(ErrorCode::NoChange));
+    assert_eq!(w.submit("operator", offer("operator2")).outcome, TxOutcome::Applied);
+    assert_eq!(w.submit("operator", offer("operator")).outcome, TxOutcome::Applied);
+    assert_eq!(battery(&w, "B9").offered_to, None);
+    assert_eq!(w.submit("operator2", offer("operator2")).outcome, failed(ErrorCode::NotOwner));
     assert_eq!(w.submit("operator", offer("operator2")).outcome, TxOutcome::Applied);
     assert_eq!(w.submit("operator", offer("operator2")).outcome, failed(ErrorCode::NoChange));
     let b9 = battery(&w, "B9");

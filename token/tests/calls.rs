@@ -312,7 +312,8 @@ fn renew_identity_restores_a_lapsed_member_and_lapsed_admins_still_govern() {
 
 #[test]
 fn share_class_create_issue_redeem_with_cap() {
-    // Proves the share-class life cycle and the fixed maximum supply.
+    // Proves the share-class life cycle and the fixed maximum supply: it bounds the shares
+    // outstanding, so redeemed shares may be issued again, never past the cap.
     let mut w = world();
     let create =
         Call::CreateClass { class: sym("POOL-A"), name: text("Pool A"), supply_max: Amount(100) };
@@ -327,10 +328,14 @@ fn share_class_create_issue_redeem_with_cap() {
     let redeem = |n| Call::RedeemShares { class: sym("POOL-A"), amount: Amount(n) };
     assert_eq!(w.submit("alice", redeem(101)).outcome, failed(ErrorCode::InsufficientBalance));
     assert_eq!(w.submit("alice", redeem(30)).outcome, TxOutcome::Applied);
-    // Redeemed shares do not come back: the cap counts every share ever issued.
-    assert_eq!(w.submit("issuer", issue(1)).outcome, failed(ErrorCode::SupplyCapExceeded));
     let class = w.state.class(&sym("POOL-A")).unwrap().unwrap();
     assert_eq!(class.outstanding(), Amount(70));
+    assert_eq!(w.submit("issuer", issue(31)).outcome, failed(ErrorCode::SupplyCapExceeded));
+    assert_eq!(w.submit("issuer", issue(30)).outcome, TxOutcome::Applied);
+    let class = w.state.class(&sym("POOL-A")).unwrap().unwrap();
+    assert_eq!((class.issued, class.redeemed), (Amount(130), Amount(30)));
+    assert_eq!(class.outstanding(), Amount(100));
+    assert_eq!(w.submit("issuer", issue(1)).outcome, failed(ErrorCode::SupplyCapExceeded));
     let unknown = Call::IssueShares { class: sym("NOPE"), to: account("alice"), amount: Amount(1) };
     assert_eq!(w.submit("issuer", unknown).outcome, failed(ErrorCode::UnknownClass));
     invariants::check(&w.state).unwrap();
@@ -338,13 +343,15 @@ fn share_class_create_issue_redeem_with_cap() {
 
 #[test]
 fn paused_class_does_not_move() {
-    // Proves pause/unpause: by admin or class issuer; transfers, issues, redeems refused.
+    // Proves pause/unpause: by an admin only (not even the class's issuer: a pause stops the
+    // holders moving what they hold); transfers, issues, redeems refused.
     let mut w = world();
     let shares = class_with(&mut w, "alice", 10);
     let pause = Call::PauseClass { class: sym("POOL-A") };
     assert_eq!(w.submit("alice", pause.clone()).outcome, failed(ErrorCode::WrongRole));
+    assert_eq!(w.submit("issuer", pause.clone()).outcome, failed(ErrorCode::WrongRole));
     assert_eq!(w.submit("admin", pause.clone()).outcome, TxOutcome::Applied);
-    assert_eq!(w.submit("issuer", pause).outcome, failed(ErrorCode::NoChange));
+    assert_eq!(w.submit("admin", pause).outcome, failed(ErrorCode::NoChange));
     assert_eq!(
         w.submit("alice", transfer(&shares, "bob", 1)).outcome,
         failed(ErrorCode::ClassPaused)
@@ -353,10 +360,9 @@ fn paused_class_does_not_move() {
     assert_eq!(w.submit("alice", redeem).outcome, failed(ErrorCode::ClassPaused));
     let issue = Call::IssueShares { class: sym("POOL-A"), to: account("bob"), amount: Amount(1) };
     assert_eq!(w.submit("issuer", issue).outcome, failed(ErrorCode::ClassPaused));
-    assert_eq!(
-        w.submit("issuer", Call::UnpauseClass { class: sym("POOL-A") }).outcome,
-        TxOutcome::Applied
-    );
+    let unpause = Call::UnpauseClass { class: sym("POOL-A") };
+    assert_eq!(w.submit("issuer", unpause.clone()).outcome, failed(ErrorCode::WrongRole));
+    assert_eq!(w.submit("admin", unpause).outcome, TxOutcome::Applied);
     assert_eq!(w.submit("alice", transfer(&shares, "bob", 1)).outcome, TxOutcome::Applied);
 }
 
