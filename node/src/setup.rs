@@ -146,14 +146,25 @@ pub fn build(doc: &GenesisDoc) -> Result<Setup, SetupError> {
         found.ok_or_else(|| SetupError::UnknownPool(pool.clone()))
     };
     // The pool's lessor owns its batteries; the pool's issuer creates the class over them and
-    // the lessor opens its lease, so each names the other its delegate.
-    let mut delegated = std::collections::BTreeSet::new();
+    // the lessor opens its lease, so each names the other its delegate. A station run by
+    // another operator lets the lessor fill its slots, and the lessor approves the station for
+    // swaps of its batteries, the same way.
+    let mut pairs = Vec::new();
     for p in &doc.pools {
-        for (from, to) in [(&p.lessor, &p.issuer), (&p.issuer, &p.lessor)] {
-            if from != to && delegated.insert((from.clone(), to.clone())) {
-                let call = Call::SetDelegate { delegate: wallets.account(to)?, allowed: true };
-                push(&mut wallets, from, call)?;
-            }
+        pairs.extend([(p.lessor.clone(), p.issuer.clone()), (p.issuer.clone(), p.lessor.clone())]);
+    }
+    for b in &doc.batteries {
+        let Placement::Station { station, .. } = &b.placement else { continue };
+        let lessor = pool_of(&b.pool)?.lessor.clone();
+        let found = doc.stations.iter().find(|s| s.id == *station);
+        let operator = found.map(|s| s.operator.clone()).unwrap_or_else(|| lessor.clone());
+        pairs.extend([(operator.clone(), lessor.clone()), (lessor, operator)]);
+    }
+    let mut delegated = std::collections::BTreeSet::new();
+    for (from, to) in pairs {
+        if from != to && delegated.insert((from.clone(), to.clone())) {
+            let call = Call::SetDelegate { delegate: wallets.account(&to)?, allowed: true };
+            push(&mut wallets, &from, call)?;
         }
     }
     for b in &doc.batteries {

@@ -24,30 +24,30 @@
 //! | `Freeze` / `Unfreeze` | admin | frozen accounts neither send nor receive |
 //! | `RenewIdentity` | admin | a new identity expiry after a new verification |
 //! | `RecoverWallet` | admin | moves membership, listed balances and every role to a new key, optionally with a new identity expiry; the old key is revoked; a revoked key can be recovered once (`AlreadyRecovered`) |
-//! | `PauseClass` / `UnpauseClass` | admin or class issuer | paused classes do not move |
+//! | `PauseClass` / `UnpauseClass` | admin | paused classes do not move (governance only: a pause stops holders from making room) |
 //! | `RegisterCurrency` | admin | a cash token whose issuer must have the issuer role |
 //! | `Mint` / `Burn` | the currency's issuer | mint to a verified member; burn own balance |
 //! | `Transfer` | holder | cash or shares to a verified, unfrozen member |
 //! | `CreateClass` | issuer | plain share class with a fixed maximum supply |
 //! | `CreateBatteryClass` | issuer, owner (or delegate) of every battery | share class over one battery or a pool, revenue in one currency (`NotOwner`) |
-//! | `IssueShares` | the class's issuer | up to the maximum supply; releases its part of held revenue |
+//! | `IssueShares` | the class's issuer | while shares outstanding stay within the maximum supply (redeemed shares may be issued again); releases its part of held revenue |
 //! | `RedeemShares` | holder | burns shares |
 //! | `Trade` | either party | two legs signed by both parties, settles wholly or not at all, once, before expiry, unless cancelled |
 //! | `CancelTrade` | either party | the terms can never settle (`TradeCancelled`) |
 //! | `RegisterBattery` | operator, issuer | unique serial, EU passport fields, `Original`, in a warehouse; the signer owns it |
-//! | `TransferBattery` | owner (or delegate) offers; the receiver accepts | ownership moves only when accepted |
+//! | `TransferBattery` | the owner offers (never a delegate) or withdraws (offers to itself); the receiver accepts | ownership moves only when accepted, from an owner in good standing |
 //! | `SetDelegate` | operator, issuer | names (or drops) an operator or issuer that acts for the signer on its batteries and classes |
 //! | `UpdatePassportDocument` | owner (or delegate) | new document hash and URI; static fields fixed |
 //! | `SetBatteryStatus` | owner (or delegate) | forward only; `Waste` terminal and refused while leased; only `Remanufactured` restores health |
-//! | `MoveCustody` | owner (or delegate) | logistics move to a warehouse, a real station slot, a recycler, or a vehicle of the fleet the battery is leased to |
+//! | `MoveCustody` | owner (or delegate) | logistics move to a warehouse, a slot of a station whose operator the signer acts for, a recycler, or a vehicle of the fleet the battery is leased to; never out of its lessee's vehicle mid-lease |
 //! | `RegisterStation` / `RotateStationKey` / `DecommissionStation` | operator (its own stations) | controller key checked; the old key stops at once |
 //! | `RegisterVehicle` | the fleet itself | the signer pays the vehicle's swaps |
 //! | `SubmitAttestation` | anyone but auditors (relay) | a station-signed swap or energy export: see [below](#attestations) |
-//! | `OpenLease` | the class's issuer (the lessor the terms name) or its delegate, with the lessee's signature over the terms | before the offer expiry; deposit into escrow; one active lease per battery |
+//! | `OpenLease` | the class's issuer (the lessor the terms name) or its delegate (never to itself), with the lessee's signature over the terms | before the offer expiry; every date of the longest term plus grace computable; deposit into escrow; one active lease per battery |
 //! | `PayRent` | anyone | rent into escrow, credited to the class as each paid period starts |
 //! | `SettleLease` | anyone | credits the rent of paid periods started so far |
 //! | `ExtendLease` | lessee | before the term ends, within the extension cap in the terms |
-//! | `CloseLease` | lessee (rent paid through the periods started plus the notice in the terms) or lessor (after the term, all rent paid) | deposit back to the lessee, or kept in escrow while it cannot receive |
+//! | `CloseLease` | lessee (rent paid through the periods started plus the notice in the terms) or lessor (after the term, all rent paid) | rent beyond what is owed and the deposit back to the lessee, or kept in escrow while it cannot receive (the lessee can never stop its lease from ending) |
 //! | `DefaultLease` | lessor (or delegate) | only when rent is overdue past the grace period; deposit to the holders |
 //! | `ReleaseDeposit` | anyone | an ended lease's escrowed deposit to its lessee, once it can receive |
 //! | `DepositRevenue` | holder | cash into a battery class, shared pro rata |
@@ -64,15 +64,21 @@
 //! | a balance | its holder | transfers, trades, redemptions, claims by the holder | the holder signs; a trade's other party signs the terms |
 //! | cash token | its issuer | mint, burn: the issuer | burn takes only the issuer's own balance |
 //! | share class | its issuer | issue: the issuer; pause: issuer or admin; battery list fixed at creation by the batteries' owners (or delegates) | — |
-//! | battery | its owner (registrar, transferable by offer and accept) | passport, status, custody, class: the owner or its delegate; custody and health in a swap: the station's controller, only for a battery leased to the vehicle's fleet | — |
-//! | vehicle | its fleet (registered by the fleet itself) | nobody else | the fleet pays a swap fee only through a lease it signed, at most its tariff (`fee_per_swap_max + fee_per_kwh_max · kWh`) |
+//! | battery | its owner (registrar, transferable by offer and accept) | passport, status, custody, class: the owner or its delegate; custody and health in a swap: the controller of a station the owner approved (its operator is the owner or the owner's delegate), only for a battery leased to the vehicle's fleet | — |
+//! | vehicle | its fleet (registered by the fleet itself) | nobody else | the fleet pays a swap fee only through a lease it signed, at most its tariff (`fee_per_swap_max + fee_per_kwh_max · kWh`, the energy at most the battery's rated energy) |
 //! | lease | lessor (the class's issuer) and lessee | opened by the lessor's side with the lessee's signature over terms naming both; extended by the lessee within the cap; closed as the terms say; defaulted by the lessor only when overdue past grace | the lessee's deposit at opening (signed terms); rent only by whoever pays it |
 //! | station | its operator | key rotation, decommission: the operator | the operator's cut comes out of the fee the tariff allowed |
 //! | energy export | — | — | the attested payer signs the relaying transaction |
 //! | member | itself; admins govern | freeze, revoke, renew, recover: admins | recovery moves the lost key's balances to the new key (governance) |
 //!
 //! Delegations (`SetDelegate`) are recorded in state under their own keys and checked when used;
-//! they lapse when the granter's wallet is recovered. The property test
+//! they are suspended while the granter is frozen or revoked and lapse when its wallet is
+//! recovered. A delegate runs the owner's batteries and leases; it cannot give a battery away.
+//!
+//! What the ledger cannot tell: a station approved by a battery's owner may attest swaps that
+//! never happened, each within the fleet's tariff; that is the station operator's fraud, kept on
+//! the ledger as signed evidence, and the reason owners approve stations. Names (vehicle plates,
+//! serials) go to whoever registers them first. The property test
 //! `tests/prop_consent.rs` checks this table after every transaction of adversarial runs.
 //!
 //! # Bounded records
