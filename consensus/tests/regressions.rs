@@ -58,9 +58,17 @@ fn defect_1_rewrite_keeps_votes_of_views_finalized_in_the_same_turn() {
     core.handle(402, msg(0, &h.propose(&b34)));
     core.handle(403, msg(0, &h.cert_msg(notarize(b34.proposal()))));
     assert_eq!(core.view(), View(35));
-    // Turn T: finality reaches view 32 and a rewrite becomes due.
+    // Turn T: finality reaches view 32 (16 blocks a turn; an idle input lets the rest follow)
+    // and a rewrite becomes due.
     let out = core.handle(404, msg(0, &h.cert_msg(finalize(chain[32].proposal()))));
-    assert_eq!(finalized_blocks(&out).len(), 32);
+    let mut delivered = finalized_blocks(&out).len();
+    while core.finalized().height < Height(32) {
+        let idle = Input::Timeout(Timer { view: View(1), kind: TimerKind::Leader });
+        let out = core.handle(404, idle);
+        assert!(rewrite_of(&out).is_none());
+        delivered += finalized_blocks(&out).len();
+    }
+    assert_eq!(delivered, 32);
     // Turn T + 1: finality jumps to view 34 in the same turn the rewrite is written.
     let out = core.handle(405, msg(0, &h.cert_msg(finalize(b34.proposal()))));
     let records = rewrite_of(&out).expect("the rewrite is written in this turn");

@@ -71,10 +71,12 @@ impl Core {
 
     /// Drops wants that finality made useless or that nothing needed for a while.
     pub(crate) fn expire_wants(&mut self) {
+        let finalized = self.finalized.view;
         if self.cfg.canary == Canary::WantsNeverExpire {
+            // BROKEN ON PURPOSE: the old rule, which forgot only settled certificate fetches.
+            self.wants.retain(|r, _| !matches!(r, Request::Certificates(v) if *v <= finalized));
             return;
         }
-        let finalized = self.finalized.view;
         let now = self.now;
         let stale = WANT_STALE_RETRIES.saturating_mul(self.cfg.timeouts.fetch_retry_ms);
         self.wants.retain(|_, w| w.view > finalized && now.saturating_sub(w.needed_ms) <= stale);

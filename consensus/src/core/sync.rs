@@ -11,6 +11,9 @@ use crate::types::{
 use std::collections::BTreeSet;
 use volt_proto::Hash;
 
+/// The old walk limit that [`Canary::FinalizeAllOrNothing`] brings back.
+const OLD_FINALIZE_WALK_MAX: usize = 1024;
+
 impl Core {
     pub(super) fn on_request(&mut self, from: ValidatorIndex, request: Request) {
         match request {
@@ -107,7 +110,7 @@ impl Core {
         }
         if self.cfg.canary == Canary::FinalizeAllOrNothing
             && self.catchup_cursor.is_none()
-            && self.catchup.len() > FINALIZE_BLOCKS_PER_TURN_MAX
+            && self.catchup.len() > OLD_FINALIZE_WALK_MAX
         {
             // BROKEN ON PURPOSE: the old all-or-nothing walk gave up here (defect 3).
             return self.reject(Rejection::Fork);

@@ -207,7 +207,7 @@ fn damaged(
 }
 
 /// Format 1: frames without commits; a bad frame is a torn tail only at the end of the file.
-fn parse_format_1(bytes: &[u8]) -> Result<(Vec<Record>, usize), JournalError> {
+pub(super) fn parse_format_1(bytes: &[u8]) -> Result<(Vec<Record>, usize), JournalError> {
     let mut records = Vec::new();
     let mut at = 0usize;
     let corrupt = |offset, reason| JournalError::Corrupt { offset, len: bytes.len(), reason };

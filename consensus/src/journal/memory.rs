@@ -30,14 +30,16 @@ impl MemoryStorage {
         self.pending.clear();
     }
 
-    /// Simulates a power loss that kept the first `keep` unsynced bytes except `hole` (offsets
-    /// into the unsynced bytes), which reads back as zeros: a middle page of the write was
-    /// lost while a later one reached the disk. Both are clamped.
-    pub fn crash_with_hole(&mut self, keep: usize, hole: std::ops::Range<usize>) {
+    /// Simulates a power loss that kept the first `keep` unsynced bytes except the `holes`
+    /// (offsets into the unsynced bytes), which read back as zeros: pages of the write were
+    /// lost while later ones reached the disk. Both are clamped.
+    pub fn crash_with_holes(&mut self, keep: usize, holes: &[std::ops::Range<usize>]) {
         let keep = keep.min(self.pending.len());
-        let end = hole.end.min(keep);
-        let start = hole.start.min(end);
-        self.pending[start..end].fill(0);
+        for hole in holes {
+            let end = hole.end.min(keep);
+            let start = hole.start.min(end);
+            self.pending[start..end].fill(0);
+        }
         self.crash(keep);
     }
 

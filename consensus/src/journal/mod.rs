@@ -96,6 +96,8 @@ pub struct Journal<S: JournalStorage> {
     turn: blake3::Hasher,
     /// Whether anything was appended since the last commit.
     open_turn: bool,
+    /// Format 1: no magic, no commit frames (the simulator's canary only).
+    format_1: bool,
 }
 
 impl<S: JournalStorage> Journal<S> {
@@ -112,7 +114,23 @@ impl<S: JournalStorage> Journal<S> {
         } else if truncated_bytes > 0 {
             storage.truncate(good as u64)?;
         }
-        let journal = Journal { storage, turn: frame::turn_hasher(), open_turn: false };
+        let journal =
+            Journal { storage, turn: frame::turn_hasher(), open_turn: false, format_1: false };
+        Ok((journal, Replay { records, truncated_bytes }))
+    }
+
+    /// BROKEN ON PURPOSE, for the simulator's canary only: a format-1 journal (no commit
+    /// frames, the old replay rule), as before issue 8's defect 6 was fixed.
+    #[doc(hidden)]
+    pub fn open_format_1(mut storage: S) -> Result<(Journal<S>, Replay), JournalError> {
+        let bytes = storage.read_all()?;
+        let (records, good) = frame::parse_format_1(&bytes)?;
+        let truncated_bytes = bytes.len() - good;
+        if truncated_bytes > 0 {
+            storage.truncate(good as u64)?;
+        }
+        let journal =
+            Journal { storage, turn: frame::turn_hasher(), open_turn: false, format_1: true };
         Ok((journal, Replay { records, truncated_bytes }))
     }
 
@@ -129,7 +147,9 @@ impl<S: JournalStorage> Journal<S> {
     /// sync.
     pub fn sync(&mut self) -> Result<(), JournalError> {
         if self.open_turn {
-            self.storage.append(&frame::commit_of(&self.turn))?;
+            if !self.format_1 {
+                self.storage.append(&frame::commit_of(&self.turn))?;
+            }
             self.storage.sync()?;
             self.turn = frame::turn_hasher();
             self.open_turn = false;
@@ -139,7 +159,12 @@ impl<S: JournalStorage> Journal<S> {
 
     /// Replaces the whole journal with `records` (pruning), atomically and durably.
     pub fn rewrite(&mut self, records: &[Record]) -> Result<(), JournalError> {
-        self.storage.replace(&frame::image(records)?)?;
+        let image = if self.format_1 {
+            records.iter().map(frame).collect::<Result<Vec<_>, _>>()?.concat()
+        } else {
+            frame::image(records)?
+        };
+        self.storage.replace(&image)?;
         self.turn = frame::turn_hasher();
         self.open_turn = false;
         Ok(())

@@ -1,8 +1,11 @@
 //! Byzantine behaviours: each runs the real core and rewrites what it sends.
 
 use super::rng::Rng;
-use crate::types::{Message, Round, SignedVote, ValidatorIndex, Vote};
+use crate::types::{
+    BLOCK_PAYLOAD_BYTES_MAX, Block, Message, Round, SignedVote, ValidatorIndex, View, Vote,
+};
 use crate::validators::sign_vote;
+use std::collections::BTreeMap;
 use volt_proto::sig::Keypair;
 use volt_proto::{ChainId, Hash};
 
@@ -23,6 +26,11 @@ pub enum Behavior {
     Silent,
     /// One of two nodes sharing a key, each sending to its own part of the validators.
     Twin,
+    /// As leader, proposes a block that breaks the validity rule: a parent that is not
+    /// certified, a skipped view that was not nullified, a wrong height, or an oversized payload.
+    InvalidProposer,
+    /// As leader, withholds its block from one validator per view; never serves blocks.
+    Withholder,
 }
 
 impl Behavior {
@@ -32,16 +40,23 @@ impl Behavior {
     }
 }
 
+/// Who sends, with what key, and the blocks proposed so far (by digest).
+pub(crate) struct Sender<'a> {
+    pub(crate) behavior: Behavior,
+    pub(crate) key: &'a Keypair,
+    pub(crate) chain_id: &'a ChainId,
+    pub(crate) me: ValidatorIndex,
+    pub(crate) known: &'a BTreeMap<Hash, Block>,
+}
+
 /// What a byzantine node sends instead of `message` to `recipients`.
 pub(crate) fn rewrite(
-    behavior: Behavior,
-    key: &Keypair,
-    chain_id: &ChainId,
-    me: ValidatorIndex,
+    sender: &Sender<'_>,
     message: Message,
     recipients: &[ValidatorIndex],
     rng: &mut Rng,
 ) -> Vec<(ValidatorIndex, Message)> {
+    let Sender { behavior, key, chain_id, me, known } = *sender;
     let all = |m: &Message| recipients.iter().map(|r| (*r, m.clone())).collect::<Vec<_>>();
     let split = |rng: &mut Rng, a: Message, b: Message| {
         let offset = rng.below(2) as usize;
@@ -58,7 +73,41 @@ pub(crate) fn rewrite(
     match behavior {
         Behavior::Honest | Behavior::Twin => all(&message),
         Behavior::Silent => Vec::new(),
-        Behavior::BadSignature => all(&corrupt(message, rng)),
+        Behavior::InvalidProposer => match message {
+            Message::Propose { block, .. } => {
+                let bad = invalid(block, known, rng);
+                let vote = sign(Vote::Notarize(bad.proposal()));
+                all(&Message::Propose { block: bad, vote })
+            }
+            m => all(&m),
+        },
+        Behavior::Withholder => match message {
+            Message::Propose { block, vote } => {
+                let skip = (block.view.0 % recipients.len().max(1) as u64) as usize;
+                let m = Message::Propose { block, vote };
+                let to = recipients.iter().enumerate().filter(|(i, _)| *i != skip);
+                to.map(|(_, r)| (*r, m.clone())).collect()
+            }
+            Message::Blocks(_) => Vec::new(),
+            m => all(&m),
+        },
+        Behavior::BadSignature => {
+            // Every vote goes out with a broken signature, and next to it a stale nullify (two
+            // views back) with a broken signature, which tempts peers to help before checking.
+            let stale = match &message {
+                Message::Vote(v) if v.vote.view().0 > 2 => {
+                    let round =
+                        Round { epoch: v.vote.round().epoch, view: View(v.vote.view().0 - 2) };
+                    Some(Message::Vote(sign(Vote::Nullify(round))))
+                }
+                _ => None,
+            };
+            let mut out = all(&corrupt(message, rng));
+            if let Some(stale) = stale {
+                out.extend(all(&corrupt(stale, rng)));
+            }
+            out
+        }
         Behavior::Equivocator => match message {
             Message::Propose { block, vote } => {
                 let mut other = block.clone();
@@ -109,6 +158,27 @@ pub(crate) fn rewrite(
             out
         }
     }
+}
+
+/// A block that breaks the validity rule in one of four ways, chosen at random.
+fn invalid(mut block: Block, known: &BTreeMap<Hash, Block>, rng: &mut Rng) -> Block {
+    // An oversized payload costs every recipient a 1 MiB decode: one proposal in sixteen.
+    match rng.below(16) {
+        0..=4 => block.parent = Hash::of(&rng.next_u64().to_le_bytes()),
+        5..=9 => match known.get(&block.parent) {
+            // Build on the grandparent: the parent's view is skipped without a nullification.
+            Some(parent) if parent.height.0 > 0 => {
+                block.parent = parent.parent;
+                block.parent_view = parent.parent_view;
+                block.height = parent.height;
+            }
+            _ => block.height = block.height.checked_next().unwrap_or(block.height),
+        },
+        // The parent's height again: a second block at one height if anyone accepted it.
+        10..=14 => block.height = volt_proto::Height(block.height.0.saturating_sub(1)),
+        _ => block.payload = vec![0xbb; BLOCK_PAYLOAD_BYTES_MAX + 1],
+    }
+    block
 }
 
 fn flip(signature: &mut volt_proto::Signature, rng: &mut Rng) {

@@ -224,6 +224,19 @@ impl Checker {
         self.violation(text);
     }
 
+    /// The longest run of consecutive views with a nullification seen on the wire.
+    pub fn nullified_run_max(&self) -> u64 {
+        let mut best = 0;
+        let mut run = 0;
+        let mut last = None;
+        for view in &self.nullified {
+            run = if last.is_some_and(|l: View| l.next() == *view) { run + 1 } else { 1 };
+            best = best.max(run);
+            last = Some(*view);
+        }
+        best
+    }
+
     /// Number of distinct finalized heights seen.
     pub fn finalized_heights(&self) -> usize {
         self.heights.len()

@@ -9,13 +9,16 @@
 //! [`Mix`]. All faults stop at `fault_ms`; the run continues to `run_ms` to check liveness.
 
 mod byzantine;
+mod durability;
 mod invariants;
 pub mod rng;
+mod scenario;
 
 pub use byzantine::Behavior;
 pub use invariants::Checker;
+pub use scenario::{LONG_SEEDS_BASE, Mix, Outage, Scenario};
 
-use crate::core::{Canary, Config, Core, Input, Output, Rejection, Timeouts, Timer};
+use crate::core::{Canary, Config, Core, Input, Output, Rejection, Timer, WANT_STALE_RETRIES};
 use crate::journal::{Journal, MemoryStorage};
 use crate::types::{BLOCKS_PER_RESPONSE_MAX, Block, Epoch, Message, Request, ValidatorIndex, View};
 use crate::validators::ValidatorSet;
@@ -26,116 +29,9 @@ use volt_proto::{ChainId, Hash, codec};
 
 /// New finalized heights every honest node must reach after faults stop.
 pub const LIVENESS_BLOCKS_MIN: u64 = 3;
-
-/// A family of faults; each seed draws its parameters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Mix {
-    /// No faults.
-    Clean,
-    /// Up to 30% loss, duplication, corruption, reordering by jitter.
-    Lossy,
-    /// Symmetric partitions that heal.
-    PartitionSymmetric,
-    /// One-way partitions that heal.
-    PartitionAsymmetric,
-    /// Crashes and restarts from the journal, with torn and lost unsynced writes.
-    Crash,
-    /// Many crashes (20 to 40), often several nodes down at once: every node may lose its
-    /// memory of a view, so only journaled state carries the chain forward.
-    CrashStorm,
-    /// Up to f equivocating leaders.
-    Equivocator,
-    /// Up to f conflicting voters.
-    Conflicter,
-    /// Up to f nodes that nullify and finalize one view.
-    NullifyFinalize,
-    /// Up to f nodes with bad signatures.
-    BadSignature,
-    /// Up to f silent nodes.
-    Silent,
-    /// One validator run twice with one key, recipients split.
-    Twins,
-    /// Loss, a partition, crashes and one byzantine node together.
-    Chaos,
-}
-
-impl Mix {
-    /// Every mix, in the order seeds cycle through them.
-    pub const ALL: [Mix; 13] = [
-        Mix::Clean,
-        Mix::Lossy,
-        Mix::PartitionSymmetric,
-        Mix::PartitionAsymmetric,
-        Mix::Crash,
-        Mix::CrashStorm,
-        Mix::Equivocator,
-        Mix::Conflicter,
-        Mix::NullifyFinalize,
-        Mix::BadSignature,
-        Mix::Silent,
-        Mix::Twins,
-        Mix::Chaos,
-    ];
-}
-
-/// One simulated run.
-#[derive(Clone, Debug)]
-pub struct Scenario {
-    /// The seed of every random choice.
-    pub seed: u64,
-    /// Validators.
-    pub n: usize,
-    /// Fault family.
-    pub mix: Mix,
-    /// Faults stop at this virtual time (ms).
-    pub fault_ms: u64,
-    /// The run ends at this virtual time (ms).
-    pub run_ms: u64,
-    /// Link latency bounds (ms); each directed link draws a base in this range.
-    pub latency_ms: (u64, u64),
-    /// Extra jitter per message, up to this (ms).
-    pub jitter_ms_max: u64,
-    /// Core timeouts.
-    pub timeouts: Timeouts,
-    /// Test-only broken rule for honest nodes.
-    pub canary: Canary,
-    /// A symmetric partition of the first ⌊n/2⌋ validators from the rest over this time window
-    /// (start, end), in addition to the mix's faults (used to measure recovery after a heal).
-    pub halves_partition_ms: Option<(u64, u64)>,
-    /// Overrides the number of crash-and-restart events the mix draws.
-    pub crash_count: Option<u64>,
-}
-
-impl Scenario {
-    /// The standard scenario of a seed: n alternates 4 / 7, mixes cycle through [`Mix::ALL`].
-    pub fn from_seed(seed: u64) -> Scenario {
-        let n = if seed.is_multiple_of(2) { 4 } else { 7 };
-        let mix = Mix::ALL[((seed / 2) % Mix::ALL.len() as u64) as usize];
-        Scenario::new(seed, n, mix)
-    }
-
-    /// A scenario with the default timing.
-    pub fn new(seed: u64, n: usize, mix: Mix) -> Scenario {
-        Scenario {
-            seed,
-            n,
-            mix,
-            fault_ms: 1_500,
-            run_ms: 3_000,
-            latency_ms: (5, 40),
-            jitter_ms_max: 20,
-            timeouts: Timeouts {
-                leader_ms: 250,
-                advance_ms: 400,
-                retry_ms: 250,
-                fetch_retry_ms: 200,
-            },
-            canary: Canary::None,
-            halves_partition_ms: None,
-            crash_count: None,
-        }
-    }
-}
+/// The write unit of the simulated disk (a crash may lose one unit of an unsynced write and
+/// keep a later one). Small, so even a turn of a few votes can be holed.
+const PAGE_BYTES: usize = 64;
 
 /// What a run produced.
 #[derive(Clone, Debug)]
@@ -163,6 +59,10 @@ pub struct Report {
     pub rejected: BTreeMap<Rejection, u64>,
     /// Each node's state at the end (`Core::describe`), for replays.
     pub nodes: Vec<String>,
+    /// The most blocks an honest node was behind the highest honest node when it restarted.
+    pub lag_max: u64,
+    /// The longest run of consecutive views with a nullification on the wire.
+    pub nullified_run_max: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -197,6 +97,7 @@ struct Node {
     crash_in_turn: bool,
     view_max: View,
     recovered_at: Option<u64>,
+    durability: durability::Durability,
 }
 
 /// The simulator.
@@ -222,6 +123,9 @@ pub struct Sim {
     height_at_heal: Option<u64>,
     proposed_at: BTreeMap<Hash, u64>,
     finality: (u64, u64),
+    /// Proposed blocks by digest (kept only for the invalid proposers' mix).
+    known: BTreeMap<Hash, Block>,
+    lag_max: u64,
 }
 
 impl Sim {
@@ -258,6 +162,8 @@ impl Sim {
             Mix::NullifyFinalize => Some(Behavior::NullifyFinalize),
             Mix::BadSignature => Some(Behavior::BadSignature),
             Mix::Silent => Some(Behavior::Silent),
+            Mix::InvalidProposer => Some(Behavior::InvalidProposer),
+            Mix::Withholder => Some(Behavior::Withholder),
             _ => None,
         };
         if let Some(b) = kind {
@@ -274,7 +180,9 @@ impl Sim {
                 Behavior::NullifyFinalize,
                 Behavior::BadSignature,
                 Behavior::Silent,
-            ][rng.below(5) as usize];
+                Behavior::InvalidProposer,
+                Behavior::Withholder,
+            ][rng.below(7) as usize];
             byzantine(&mut rng, &mut behaviors, pick, 1);
         }
         let honest: Vec<bool> = behaviors.iter().map(|b| b.is_honest()).collect();
@@ -316,6 +224,8 @@ impl Sim {
             height_at_heal: None,
             proposed_at: BTreeMap::new(),
             finality: (0, 0),
+            known: BTreeMap::new(),
+            lag_max: 0,
             scenario,
         };
         sim.draw_faults();
@@ -360,7 +270,7 @@ impl Sim {
             });
         }
         let crashes = match mix {
-            Mix::Crash => self.rng.range(1, 4),
+            Mix::Crash | Mix::InvalidProposer => self.rng.range(1, 4),
             Mix::CrashStorm => self.rng.range(20, 40),
             Mix::Chaos => self.rng.range(0, 2),
             _ => 0,
@@ -373,7 +283,22 @@ impl Sim {
             self.push(at, Event::Crash { slot });
             self.push(at + down, Event::Restart { slot });
         }
+        if let Some(outage) = self.scenario.outage {
+            self.push(outage.start_ms, Event::Crash { slot: outage.slot });
+            self.push(outage.end_ms, Event::Restart { slot: outage.slot });
+        }
         self.push(fault_ms, Event::Heal);
+    }
+
+    /// Whether `slot` is held down by the scenario's outage right now.
+    fn in_outage(&self, slot: usize) -> bool {
+        self.scenario
+            .outage
+            .is_some_and(|o| o.slot == slot && self.now >= o.start_ms && self.now < o.end_ms)
+    }
+
+    fn within(&self, window: Option<(u64, u64)>) -> bool {
+        window.is_some_and(|(start, end)| self.now >= start && self.now < end)
     }
 
     fn push(&mut self, at: u64, event: Event) {
@@ -450,6 +375,7 @@ impl Sim {
                     }
                 }
             }
+            Event::Restart { slot } if self.in_outage(slot) => {}
             Event::Restart { slot } => {
                 if self.nodes[slot].core.is_none() {
                     self.boot(slot);
@@ -485,13 +411,23 @@ impl Sim {
         let config = self.config(slot);
         let node = &mut self.nodes[slot];
         let disk = node.disk.take().unwrap_or_default();
-        let (journal, replay) = match Journal::open(disk) {
+        let opened = if self.scenario.canary == Canary::JournalWithoutCommits {
+            Journal::open_format_1(disk)
+        } else {
+            Journal::open(disk)
+        };
+        let (journal, replay) = match opened {
             Ok(opened) => opened,
             Err(e) => {
                 self.checker.fail(format!("node {slot} cannot reopen its journal: {e}"));
                 return;
             }
         };
+        node.durability.reset(&replay.records);
+        let height = node.chain.len() as u64;
+        let top = self.honest_heights().into_iter().max().unwrap_or(0) + 1;
+        self.lag_max = self.lag_max.max(top.saturating_sub(height));
+        let node = &mut self.nodes[slot];
         let anchor = node.chain.last().cloned().unwrap_or_else(|| self.genesis.clone());
         match Core::new(config, anchor, &replay.records) {
             Ok(core) => {
@@ -504,14 +440,44 @@ impl Sim {
     }
 
     fn crash(&mut self, slot: usize) {
+        self.check_durability(slot, "at a crash");
         let node = &mut self.nodes[slot];
         node.core = None;
         node.incarnation += 1;
+        node.durability.crash();
         if let Some(journal) = node.journal.take() {
             let mut disk = journal.into_storage();
-            let keep = self.rng.below(disk.pending_len() as u64 + 1) as usize;
-            disk.crash(keep);
+            let pending = disk.pending_len();
+            if self.rng.chance(333) {
+                // A prefix of the unsynced write survived.
+                disk.crash(self.rng.below(pending as u64 + 1) as usize);
+            } else {
+                // The write-back cache flushed pages out of order: each page of the unsynced
+                // write survived or not, and lost ones read as zeros (holes before kept pages).
+                let holes: Vec<_> = (0..pending.div_ceil(PAGE_BYTES))
+                    .filter(|_| self.rng.chance(500))
+                    .map(|p| p * PAGE_BYTES..(p + 1) * PAGE_BYTES)
+                    .collect();
+                disk.crash_with_holes(pending, &holes);
+            }
             node.disk = Some(disk);
+        }
+    }
+
+    /// Every vote the node sent must be remembered by a restart now: in the durable journal,
+    /// or settled by the application's last final block (or below the journal floor).
+    fn check_durability(&mut self, slot: usize, when: &str) {
+        let node = &mut self.nodes[slot];
+        if !node.behavior.is_honest() || node.core.is_none() {
+            return;
+        }
+        let anchor = node.chain.last().map_or(View(0), |b| b.view);
+        if let Some((view, kind)) = node.durability.missing(anchor) {
+            let text = format!(
+                "node {slot} would forget its {kind:?} vote of view {view} if it crashed {when} \
+                 (application anchor at view {anchor})"
+            );
+            self.checker.fail(text);
         }
     }
 
@@ -520,22 +486,46 @@ impl Sim {
         let Some(core) = self.nodes[slot].core.as_mut() else {
             return;
         };
+        let from_peer = matches!(input, Input::Message { .. });
+        let refused_before = refused_inputs(core);
         let outputs = core.handle(now, input);
-        let cut = if self.nodes[slot].crash_in_turn {
-            self.nodes[slot].crash_in_turn = false;
-            Some(self.rng.below(outputs.len() as u64 + 1) as usize)
-        } else {
-            None
+        let refused = refused_inputs(core) > refused_before;
+        if refused && from_peer && self.nodes[slot].behavior.is_honest() {
+            let answered = outputs.iter().any(|o| matches!(o, Output::Send { .. }));
+            if answered {
+                let text = format!("node {slot} answered a message it refused as unverifiable");
+                self.checker.fail(text);
+            }
+        }
+        // A crash meant to land inside a turn waits for a turn that writes the journal.
+        let synced = outputs.iter().position(|o| matches!(o, Output::JournalSync));
+        let cut = match synced {
+            Some(i) if self.nodes[slot].crash_in_turn => {
+                self.nodes[slot].crash_in_turn = false;
+                Some(match self.rng.below(3) {
+                    // Between the journal sync and the application storing the turn's blocks.
+                    0 => i + 1,
+                    // Every journal write issued, none synced: the whole turn may tear.
+                    1 => i,
+                    _ => self.rng.below(outputs.len() as u64 + 1) as usize,
+                })
+            }
+            _ => None,
         };
         if !persistence_order_holds(&outputs) {
             let text = format!("node {slot} would send before syncing its journal");
             self.checker.fail(text);
         }
+        let rewrote = outputs.iter().any(|o| matches!(o, Output::JournalRewrite(_)));
         for (i, output) in outputs.into_iter().enumerate() {
             if cut == Some(i) {
                 return self.crash(slot);
             }
+            let synced = matches!(output, Output::JournalSync);
             self.perform(slot, output);
+            if synced && rewrote {
+                self.check_durability(slot, "right after a journal rewrite");
+            }
         }
         if cut.is_some() {
             return self.crash(slot);
@@ -578,6 +568,13 @@ impl Sim {
         if let Some(Err(e)) = journal_result {
             self.checker.fail(format!("node {slot} journal failed: {e}"));
         }
+        let durability = &mut self.nodes[slot].durability;
+        match &output {
+            Output::JournalAppend(record) => durability.append(record),
+            Output::JournalRewrite(records) => durability.reset(records),
+            Output::JournalSync => durability.sync(),
+            _ => {}
+        }
         match output {
             Output::JournalAppend(_) | Output::JournalRewrite(_) | Output::JournalSync => {}
             Output::Send { to, message } => self.transmit(slot, Some(to), message),
@@ -598,8 +595,10 @@ impl Sim {
                 self.push(self.now + 1, Event::App { slot, incarnation, input });
             }
             Output::Verify(block) => {
-                // The trivial application refuses payloads starting with "bad".
-                let valid = !block.payload.starts_with(b"bad");
+                // The trivial application refuses payloads starting with "bad", and every payload
+                // during the scenario's refusal window.
+                let valid =
+                    !block.payload.starts_with(b"bad") && !self.within(self.scenario.refuse_ms);
                 let input = Input::Verified { view: block.view, digest: block.digest(), valid };
                 self.push(self.now + 1, Event::App { slot, incarnation, input });
             }
@@ -648,7 +647,8 @@ impl Sim {
     fn serve_from_stores(&mut self, requester: usize, digest: Hash) {
         let mut answers = Vec::new();
         for (slot, node) in self.nodes.iter().enumerate() {
-            if slot == requester || node.core.is_none() || node.behavior == Behavior::Silent {
+            let serves = !matches!(node.behavior, Behavior::Silent | Behavior::Withholder);
+            if slot == requester || node.core.is_none() || !serves {
                 continue;
             }
             let Some(height) = node.index.get(&digest) else {
@@ -694,21 +694,26 @@ impl Sim {
         };
         if let Message::Propose { block, .. } = &message {
             self.proposed_at.entry(block.digest()).or_insert(self.now);
+            if self.scenario.mix == Mix::InvalidProposer {
+                self.known.insert(block.digest(), block.clone());
+            }
         }
         let sends = if behavior.is_honest() {
             self.checker.observe_sent(me, &message);
+            if let Message::Vote(v) | Message::Propose { vote: v, .. } = &message {
+                self.nodes[slot].durability.sent(v.vote.view(), v.vote.kind());
+            }
             recipients.iter().map(|r| (*r, message.clone())).collect()
         } else {
             let key = self.keys[usize::from(me)].clone();
-            let sends = byzantine::rewrite(
+            let sender = byzantine::Sender {
                 behavior,
-                &key,
-                &self.chain_id,
+                key: &key,
+                chain_id: &self.chain_id,
                 me,
-                message,
-                &recipients,
-                &mut self.rng,
-            );
+                known: &self.known,
+            };
+            let sends = byzantine::rewrite(&sender, message, &recipients, &mut self.rng);
             for (_, m) in &sends {
                 self.checker.observe_sent(me, m);
             }
@@ -738,7 +743,11 @@ impl Sim {
             bytes[i] ^= 1 << self.rng.below(8);
         }
         let copies = if faulty && self.rng.chance(self.dup_permille) { 2 } else { 1 };
-        let base = self.links[usize::from(from)][usize::from(to)];
+        let slow = match self.scenario.slow_ms {
+            Some((start, end, extra)) if self.now >= start && self.now < end => extra,
+            _ => 0,
+        };
+        let base = self.links[usize::from(from)][usize::from(to)] + slow;
         for _ in 0..copies {
             let delay = base + self.rng.below(self.scenario.jitter_ms_max + 1);
             let bytes = bytes.clone();
@@ -782,6 +791,15 @@ impl Sim {
                 _ => None,
             };
             if let Some(core) = &node.core {
+                let (wants, age) = core.wants_outstanding();
+                let t = self.scenario.timeouts;
+                let bound = (WANT_STALE_RETRIES + 2) * t.fetch_retry_ms + 8 * t.advance_ms;
+                if age > bound {
+                    self.checker.fail(format!(
+                        "node {slot} holds a fetch nobody needed for {age} ms (bound {bound} \
+                         ms; {wants} outstanding)"
+                    ));
+                }
                 for (reason, count) in &core.counters().rejected {
                     *rejected.entry(*reason).or_insert(0) += count;
                 }
@@ -797,6 +815,7 @@ impl Sim {
             .collect();
         let finality_ms_mean =
             (self.finality.1 > 0).then(|| self.finality.0 as f64 / self.finality.1 as f64);
+        let nullified_run_max = self.checker.nullified_run_max();
         Report {
             seed: self.scenario.seed,
             trace_hash: *self.trace.finalize().as_bytes(),
@@ -809,6 +828,8 @@ impl Sim {
             finality_ms_mean,
             rejected,
             nodes,
+            lag_max: self.lag_max,
+            nullified_run_max,
         }
     }
 }
@@ -828,8 +849,18 @@ impl Node {
             crash_in_turn: false,
             view_max: View(0),
             recovered_at: None,
+            durability: durability::Durability::default(),
         }
     }
+}
+
+/// Drops for reasons that mean the message could not be trusted at all.
+fn refused_inputs(core: &Core) -> u64 {
+    let c = core.counters();
+    [Rejection::BadSignature, Rejection::BadCertificate, Rejection::Malformed]
+        .iter()
+        .map(|r| c.get(*r))
+        .sum()
 }
 
 /// True when no message leaves before the turn's journal writes are synced.
