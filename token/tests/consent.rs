@@ -495,3 +495,52 @@ fn an_oversized_record_is_a_failure_not_corruption() {
     };
     assert!(volt_proto::codec::encode(&member).len() < 128);
 }
+
+#[test]
+fn a_zero_balance_with_a_revenue_fraction_is_kept_but_not_listed() {
+    // Proves a holder who sells every share keeps its exact sub-unit revenue fraction, without
+    // taking a place in its holdings cap, and that whole units keep a zero balance listed.
+    let (mut w, _) = bank();
+    w.ok("dave", Call::DepositRevenue { class: sym("POOL-A"), amount: Amount(1) });
+    let all = Call::Transfer {
+        asset: Asset::Shares(sym("POOL-A")),
+        to: account("dave"),
+        amount: Amount(60),
+    };
+    w.ok("alice", all);
+    let shares = Asset::Shares(sym("POOL-A"));
+    let holding: volt_token::keys::Holding =
+        w.state.record(&Key::Balance(shares.clone(), account("alice"))).unwrap().unwrap();
+    assert_eq!(holding.amount, Amount::ZERO);
+    assert!(holding.revenue_accrued > 0 && holding.revenue_accrued < 1 << 64);
+    let listed: Option<()> = w.state.record(&Key::Holds(account("alice"), shares.clone())).unwrap();
+    assert!(listed.is_none(), "a dust fraction took a place in the holdings cap");
+    invariants::check(&w.state).unwrap();
+    // Bob sells too after 100 units arrive: 40 whole units keep his zero balance listed.
+    w.ok("dave", Call::DepositRevenue { class: sym("POOL-A"), amount: Amount(100) });
+    let all = Call::Transfer { asset: shares.clone(), to: account("dave"), amount: Amount(40) };
+    w.ok("bob", all);
+    let listed: Option<()> = w.state.record(&Key::Holds(account("bob"), shares)).unwrap();
+    assert!(listed.is_some());
+    invariants::check(&w.state).unwrap();
+}
+
+#[test]
+fn the_duties_cap_refuses_one_more_role() {
+    // Proves a member's roles are capped at MEMBER_DUTIES_MAX with a failure, not a halt.
+    let (mut w, _) = bank();
+    let cap = volt_token::keys::MEMBER_DUTIES_MAX as usize;
+    let held = w.state.member(account("dave")).unwrap().unwrap().duties as usize;
+    let names: Vec<String> = (0..=cap - held).map(|i| format!("CAB-{i}")).collect();
+    for chunk in names.chunks(4_000) {
+        let txs: Vec<_> = chunk
+            .iter()
+            .map(|id| w.tx("dave", Call::RegisterVehicle { vehicle: sym(id) }))
+            .collect();
+        w.block(&txs);
+    }
+    let last = Call::RegisterVehicle { vehicle: sym("CAB-LAST") };
+    let receipt = w.submit("dave", last);
+    assert_eq!(receipt.outcome, TxOutcome::Failed(ErrorCode::TooManyDuties));
+    assert_eq!(w.state.member(account("dave")).unwrap().unwrap().duties as usize, cap);
+}
