@@ -30,27 +30,42 @@
 //! Rules of node `i` in view `v`:
 //! 1. **Enter** `v`: arm a leader timer (2Δ) and an advance timer (3Δ). Views are entered only
 //!    forward, and only through a certificate of the view before (or of any higher view).
-//! 2. **Propose** (leader of `v`): choose the parent by walking down from `v − 1` through
-//!    nullified views to the first notarized or finalized view `p` (or the last finalized
-//!    block); ask the application for a payload; send the block with the leader's own
-//!    `Notarize` (the proposal *is* the leader's vote).
+//! 2. **Propose** (leader of `v`): the parent is the highest certified (notarized or
+//!    finalized) view `p < v` such that every view in `(p, v)` is nullified, or the last
+//!    finalized block. The node keeps the nullified views above its last finalized one as runs
+//!    of consecutive views (a "nullified through view X" watermark per run), so this is one
+//!    lookup however many views failed in a row; ask the application for a payload; send the
+//!    block with the leader's own `Notarize` (the proposal *is* the leader's vote).
 //! 3. **Validity rule**: a proposal for `v` from `leader(v)` is valid when `parent_view < v`,
 //!    the parent is the last finalized block or carries a notarization or finalization at
 //!    `parent_view` with exactly that digest, every view in `(parent_view, v)` has a
 //!    nullification, `height = parent height + 1`, and the application accepts the payload.
-//!    Missing certificates or parent blocks are fetched; the check resumes when they arrive.
+//!    The gap is checked against the nullified runs in one lookup: no gap is too long (the old
+//!    walk limit [`core::PARENT_GAP_MAX`] made 1,025 failed views in a row a permanent stall).
+//!    Missing certificates or parent blocks are fetched (at most 8 missing views per check,
+//!    the next check asks for the next ones); the check resumes when they arrive.
 //! 4. **Notarize** the first valid proposal of `v`, once. An invalid one is nullified at once.
 //! 5. **Timeouts**: at the leader timeout, if `i` notarized nothing in `v`, and at the advance
 //!    timeout in any case, `i` sends `Nullify(v)`, unless it already sent `Finalize(v)`. While
 //!    stuck, it rebroadcasts the nullify and the certificate that moved it into `v` every
-//!    `retry_ms`.
+//!    `retry_ms`. **Backoff**: while views keep failing, the leader and advance timeouts double
+//!    every [`core::TIMEOUT_BACKOFF_VIEWS`] views entered in a row through nullifications, up
+//!    to `2^`[`core::TIMEOUT_BACKOFF_SHIFT_MAX`] times; the first view entered through a
+//!    notarization or finalization resets them. A network slower than the configured timeouts
+//!    therefore still makes progress once the backed-off timeouts exceed its delay.
 //! 6. **Notarization of `w`** (formed or received): if `i` did not nullify `w` and `w` is above
 //!    its journal floor and last finalized view, send `Finalize(w)`; if `w ≥ v`, enter `w + 1`.
 //! 7. **Nullification of `w ≥ v`**: enter `w + 1`. **Finalization of `w`**: the block and all
-//!    its ancestors are final; they are delivered in height order once their blocks are held
-//!    (missing ones are fetched by digest); if `w ≥ v`, enter `w + 1`.
+//!    its ancestors are final; if `w ≥ v`, enter `w + 1`. The node learns the chain by walking
+//!    parent digests down from the finalized block to its last delivered one (at most
+//!    [`core::FINALIZE_WALK_PER_TURN_MAX`] links a turn; a missing block is fetched by digest
+//!    and the walk resumes where it stopped; a newer finalization joins the walk already done),
+//!    and delivers the lowest blocks first, at most [`core::FINALIZE_BLOCKS_PER_TURN_MAX`] a
+//!    turn, the rest in the next turns. A node any number of blocks behind catches up.
 //! 8. **Fast-forward**: any valid certificate of a view `≥ v` moves `i` past it. A peer still
-//!    nullifying a view `i` has left gets the certificate that ended it.
+//!    nullifying a view `i` has left gets the certificate that ended it, once per (peer,
+//!    certificate view), and only after its nullify's signature verified (an unverified vote
+//!    must not buy a certificate: that was a 50× amplification at n = 100).
 //! 9. **Untrusted input**: messages from unknown signers, with bad signatures or bad
 //!    certificates, of another epoch, at or below the last finalized view, more than
 //!    [`types::VIEWS_AHEAD_MAX`] views ahead (votes and proposals; certificates prove
@@ -89,7 +104,8 @@
 //!
 //! Every turn of `handle` returns its outputs in this order: the turn's journal records
 //! ([`Output::JournalAppend`]) or one atomic [`Output::JournalRewrite`] when pruning, then
-//! exactly one [`Output::JournalSync`] (`sync_data` on the file), then everything else (sends,
+//! exactly one [`Output::JournalSync`] (a commit frame over the turn's records, then
+//! `sync_data` on the file), then everything else (sends,
 //! broadcasts, fetches, timers, application requests, finalized blocks). The driver performs
 //! them in order, so nothing the turn journaled is visible to peers before it is durable; a
 //! crash before the sync loses only votes nobody saw. A turn journals:
@@ -110,16 +126,28 @@
 //! which journaled the block before voting. Peers fetch both on demand. (The simulator's
 //! `CrashStorm` mix found this: with votes only, a few dozen crashes stalled the chain.)
 //!
-//! On start, the journal is replayed: a torn tail is truncated, corruption in the middle stops
-//! the node ([`journal::JournalError::Corrupt`]); the core restores its own votes, entered view,
+//! On start, the journal is replayed: records count once the commit frame of their turn
+//! checks; everything after the last valid commit is the torn tail of a crash, whatever shape
+//! the disk left it in (cut, zeros, or a lost middle page with a later page kept), and is
+//! truncated; a bad frame *before* a valid commit is corruption and stops the node
+//! ([`journal::JournalError::Corrupt`], see [`journal::frame`]). The file journal is created
+//! with a directory fsync and held under an exclusive lock, so two processes never share it.
+//! The core restores its own votes, entered view,
 //! entry certificates and notarized blocks, re-sends the journaled votes, and its checks (rules
 //! 4, 5, 6 and the assertions in `sign`) refuse any vote that would conflict with them.
 //!
 //! Pruning: once the finalized view passes the journal's floor by
-//! [`core::JOURNAL_PRUNE_VIEWS`], the floor moves to the finalized view + 1 and, at the end of
-//! the *next* turn (so the application already holds the blocks just finalized), the journal is
-//! rewritten atomically with the floor, the entered view, and the votes, entry certificates and
-//! notarized blocks at or above the floor. The node never signs below its floor. The finalized
+//! [`core::JOURNAL_PRUNE_VIEWS`], the floor moves to the finalized view + 1 and, in the *next*
+//! turn (so the application already holds the blocks just finalized), the journal is rewritten
+//! atomically with the floor, the entered view, and the votes, entry certificates and
+//! notarized blocks at or above the floor **as held at the start of that turn**, followed by
+//! that turn's own records. It must not be taken at the end of the turn: if the turn finalizes
+//! further, views above the floor are already pruned from memory, their votes would vanish
+//! from the journal before the application stored the newly final blocks, and a crash in
+//! between would restart the node from the older anchor with no record of, say, its
+//! `Nullify(v)`, free to sign `Finalize(v)` (issue 8, defect 1; the simulator checks at every
+//! crash and right after every rewrite that a restart would remember every vote sent above the
+//! application's anchor and the journal floor). The node never signs below its floor. The finalized
 //! chain itself is the application's (the anchor passed to [`Core::new`]). A core keeps only
 //! the last [`core::FINALIZED_BLOCKS_KEPT`] finalized blocks in memory, and none across a
 //! restart, so **the driver's block sync must answer [`types::Request::Block`] from the block
@@ -154,9 +182,22 @@
 //! [`types::BLOCK_PAYLOAD_BYTES_MAX`], [`types::BLOCKS_PER_RESPONSE_MAX`],
 //! [`types::VALIDATORS_MAX`] (bitmap size), [`types::VIEWS_AHEAD_MAX`],
 //! [`journal::JOURNAL_RECORD_BYTES_MAX`], [`core::WANTS_MAX`] (outstanding fetches),
-//! [`core::FINALIZED_BLOCKS_KEPT`], [`core::PARENT_GAP_MAX`],
-//! [`core::FINALIZE_BLOCKS_PER_TURN_MAX`]. Per-view state is kept from the last finalized view
-//! up; it grows only while finality stalls (one entry per view, a few certificates each).
+//! [`core::FINALIZED_BLOCKS_KEPT`], [`core::FINALIZE_BLOCKS_PER_TURN_MAX`],
+//! [`core::FINALIZE_WALK_PER_TURN_MAX`]. A limit protects and never stalls: crossing one
+//! delivers part now and the rest next turn, expires what is stale, or refuses one input with
+//! a reason; `docs/consensus.md` lists each limit, what happens when it is crossed, and why
+//! liveness holds, and the simulator's long seeds cross each.
+//!
+//! **Fetches** ([`types::Request`]) carry the view they serve. A fetch is repeated no sooner
+//! than `fetch_retry_ms` while something still needs it; it expires once the finalized view
+//! reaches the view it served, or once nothing needed it for
+//! [`core::WANT_STALE_RETRIES`] retry periods (a notarized-then-orphaned block nobody serves
+//! any more). At [`core::WANTS_MAX`] the least useful fetch (not needed by finality, lowest
+//! view) is evicted; a fetch the finalized chain needs is never refused.
+//!
+//! Per-view state is kept from the last finalized view up; it grows only while finality stalls
+//! (one entry per view, a few certificates each, and every leader's first proposal: bounding
+//! that is still open, see `docs/consensus.md`).
 
 pub mod core;
 pub mod journal;

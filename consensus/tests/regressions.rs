@@ -201,10 +201,12 @@ fn defect_5_a_stale_nullify_is_verified_before_any_help_and_helped_once() {
     let out = core.handle(3, msg(0, &Message::Vote(forged)));
     assert!(sent(&out).is_empty(), "helped an unverified vote: {out:?}");
     assert_eq!(core.counters().get(Rejection::BadSignature), 1);
+    assert_eq!(core.offender(), Some((0, Rejection::BadSignature)));
     let good = Message::Vote(h.vote(0, nullify(1)));
     let first = core.handle(4, msg(0, &good));
     let second = core.handle(5, msg(0, &good));
     assert_eq!(sent(&first).len(), 1, "{first:?}");
     assert!(sent(&second).is_empty(), "helped twice: {second:?}");
+    assert_eq!(core.offender(), None);
     let _ = (OTHERS, journal(&[]));
 }

@@ -398,6 +398,9 @@ pub struct Core {
     pub(crate) nullified_streak: u64,
     /// (peer, certificate view) pairs already helped: help goes out once per pair.
     pub(crate) helped: BTreeSet<(ValidatorIndex, View)>,
+    /// The transport peer of the input being handled, and the misbehaviour it showed.
+    input_peer: Option<ValidatorIndex>,
+    offender: Option<(ValidatorIndex, Rejection)>,
     journal_out: Vec<Record>,
     rewrite: bool,
     rewrite_due: bool,
@@ -438,6 +441,8 @@ impl Core {
             catchup_tip: None,
             nullified_streak: 0,
             helped: BTreeSet::new(),
+            input_peer: None,
+            offender: None,
             journal_out: Vec::new(),
             rewrite: false,
             rewrite_due: false,
@@ -541,6 +546,11 @@ impl Core {
         // input may finalize further and prune views whose votes the application's anchor does
         // not cover yet (it stores this turn's finalized blocks only after the sync).
         let rewrite = self.rewrite_due.then(|| self.retained_records());
+        self.offender = None;
+        self.input_peer = match &input {
+            Input::Message { from, .. } => Some(*from),
+            _ => None,
+        };
         match input {
             Input::Start => self.on_start(),
             Input::Message { from, bytes } => self.on_bytes(from, &bytes),
@@ -550,6 +560,7 @@ impl Core {
             Input::Certificate(certificate) => self.on_certificate(certificate),
             Input::Blocks(blocks) => self.on_blocks(blocks),
         }
+        self.input_peer = None;
         self.progress();
         self.finish_turn(rewrite)
     }
@@ -666,6 +677,16 @@ impl Core {
 
     pub(crate) fn reject(&mut self, reason: Rejection) {
         *self.counters.rejected.entry(reason).or_insert(0) += 1;
+        let proves_misbehaviour = matches!(
+            reason,
+            Rejection::Malformed
+                | Rejection::BadSignature
+                | Rejection::BadCertificate
+                | Rejection::Conflicting
+        );
+        if proves_misbehaviour && self.offender.is_none() {
+            self.offender = self.input_peer.map(|peer| (peer, reason));
+        }
     }
 
     pub(crate) fn broadcast(&mut self, message: Message) {
@@ -711,6 +732,15 @@ impl Core {
     /// Drop counters.
     pub fn counters(&self) -> &Counters {
         &self.counters
+    }
+
+    /// The peer whose message the last [`Core::handle`] dropped for a reason only a faulty or
+    /// malicious sender produces (bytes that do not decode, a bad signature, a bad
+    /// certificate, an equivocating vote), with that reason: for the driver to score and drop
+    /// peers. `None` after any other input. (Late, old, future, duplicate and unwanted inputs
+    /// are not blamed: honest peers send them under ordinary delays.)
+    pub fn offender(&self) -> Option<(ValidatorIndex, Rejection)> {
+        self.offender
     }
 
     /// This node's index.

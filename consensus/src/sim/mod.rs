@@ -487,9 +487,24 @@ impl Sim {
             return;
         };
         let from_peer = matches!(input, Input::Message { .. });
+        let sender = match &input {
+            Input::Message { from, .. } => Some(usize::from(*from)),
+            _ => None,
+        };
         let refused_before = refused_inputs(core);
         let outputs = core.handle(now, input);
         let refused = refused_inputs(core) > refused_before;
+        // An honest peer is never blamed (unless the network flipped its bytes).
+        let blamed = core.offender();
+        let sender_honest = sender.is_some_and(|s| self.nodes[s].behavior.is_honest());
+        if let Some((peer, reason)) = blamed
+            && sender_honest
+            && self.corrupt_permille == 0
+            && self.nodes[slot].behavior.is_honest()
+        {
+            let text = format!("node {slot} blamed honest peer {peer} for {reason:?}");
+            self.checker.fail(text);
+        }
         if refused && from_peer && self.nodes[slot].behavior.is_honest() {
             let answered = outputs.iter().any(|o| matches!(o, Output::Send { .. }));
             if answered {
