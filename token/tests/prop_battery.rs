@@ -2,7 +2,8 @@
 //! trades, leases, swaps, energy events, deposits, issues and claims, including deliberately bad
 //! ones (wrong counters, duplicates, conflicts, wrong custody, unleased batteries, fees above the
 //! lease's tariff, payers short of funds, bad signatures, status moved backwards, early
-//! defaults, claims with nothing, another operator acting on batteries it does not own, lapsed
+//! defaults, early closes with rent outstanding, claims with nothing, another operator acting on
+//! batteries it does not own, lapsed
 //! lease offers, batteries loaded into vehicles outside a lease to their fleet).
 //!
 //! Whose is it: the operator owns the batteries and names the issuer its delegate (so the
@@ -129,6 +130,7 @@ enum Effect {
     Settle { pool: usize, time: u64 },
     Deposit { pool: usize, amount: u128 },
     Default { pool: usize },
+    Close { pool: usize, time: u64 },
     Lease { pool: usize, id: Hash, start: u64 },
     Vehicle { vehicle: Symbol, fleet: usize },
     Issue { pool: usize, amount: u128 },
@@ -165,11 +167,12 @@ enum Kind {
     Load,
     Settle,
     Issue,
+    Close,
 }
 
 /// Op weights out of 100.
-const KINDS: [(Kind, u8); 28] = [
-    (Kind::GoodSwap, 22),
+const KINDS: [(Kind, u8); 29] = [
+    (Kind::GoodSwap, 20),
     (Kind::CounterGap, 3),
     (Kind::Duplicate, 3),
     (Kind::Conflict, 3),
@@ -186,7 +189,7 @@ const KINDS: [(Kind, u8); 28] = [
     (Kind::Claim, 5),
     (Kind::ClaimNothing, 2),
     (Kind::PayRent, 6),
-    (Kind::Default, 3),
+    (Kind::Default, 4),
     (Kind::OpenLease, 2),
     (Kind::Status, 3),
     (Kind::Move, 2),
@@ -197,6 +200,7 @@ const KINDS: [(Kind, u8); 28] = [
     (Kind::Load, 3),
     (Kind::Settle, 2),
     (Kind::Issue, 2),
+    (Kind::Close, 1),
 ];
 
 fn kind_of(roll: u8) -> Kind {
@@ -215,6 +219,8 @@ fn kind_of(roll: u8) -> Kind {
 struct LeaseModel {
     id: Hash,
     active: bool,
+    /// Ended by its lessee (else, once inactive, by a default).
+    closed: bool,
     start: u64,
     paid: u32,
     /// Paid periods whose rent reached the class (each as it started); the rest is in escrow.
@@ -224,7 +230,26 @@ struct LeaseModel {
 
 impl LeaseModel {
     fn opened(id: Hash, start: u64) -> LeaseModel {
-        LeaseModel { id, active: true, start, paid: 0, released: 0, total: PERIODS }
+        LeaseModel { id, active: true, closed: false, start, paid: 0, released: 0, total: PERIODS }
+    }
+
+    /// The lessee closes at `time`: the rent of the periods started so far (the terms set no
+    /// notice) reaches the class; rent paid beyond them goes back with the deposit. Returns the
+    /// periods credited now.
+    fn close(&mut self, time: u64) -> u32 {
+        let credited = self.started(time).min(self.paid).saturating_sub(self.released);
+        self.released += credited;
+        self.active = false;
+        self.closed = true;
+        credited
+    }
+
+    fn status(&self) -> LeaseStatus {
+        match (self.active, self.closed) {
+            (true, _) => LeaseStatus::Active,
+            (false, true) => LeaseStatus::Closed,
+            (false, false) => LeaseStatus::Defaulted,
+        }
     }
 
     /// Periods started by `time` (the first at the start), up to the term.
@@ -240,8 +265,11 @@ impl LeaseModel {
         due
     }
 
-    /// Rent still in escrow.
+    /// Rent still in escrow (none once the lease ended: credited or refunded).
     fn rent_held(&self) -> u128 {
+        if !self.active {
+            return 0;
+        }
         RENT * u128::from(self.paid - self.released)
     }
 }
@@ -907,6 +935,23 @@ impl Harness {
                 let effect = Effect::Default { pool };
                 Some(Planned { kind, tx, expect: Expect::Exactly(outcome), effect })
             }
+            Kind::Close => {
+                // The lessee ends its lease early: it must have paid the periods started so
+                // far (the terms set no notice); rent paid beyond them comes back to it.
+                let pool = self.rng.below(2);
+                let lease = &mut view.leases[pool];
+                let outcome = if !lease.active {
+                    TxOutcome::Failed(ErrorCode::LeaseNotActive)
+                } else if lease.paid < lease.started(time) {
+                    TxOutcome::Failed(ErrorCode::RentOutstanding)
+                } else {
+                    lease.close(time);
+                    TxOutcome::Applied
+                };
+                let tx = self.w.tx(FLEETS[pool], Call::CloseLease { lease: lease.id });
+                let effect = Effect::Close { pool, time };
+                Some(Planned { kind, tx, expect: Expect::Exactly(outcome), effect })
+            }
             Kind::OpenLease => {
                 let pool = self.rng.below(2);
                 self.salt += 1;
@@ -1212,6 +1257,10 @@ impl Harness {
                 self.distribute(*pool, RENT * u128::from(unreleased));
                 self.distribute(*pool, DEPOSIT);
             }
+            Effect::Close { pool, time } => {
+                let credited = self.leases[*pool].close(*time);
+                self.distribute(*pool, RENT * u128::from(credited));
+            }
             Effect::Lease { pool, id, start } => {
                 self.leases[*pool] = LeaseModel::opened(*id, *start);
             }
@@ -1274,10 +1323,10 @@ impl Harness {
         }
         for (pool, model) in self.leases.iter().enumerate() {
             let lease: Lease = self.record(&Key::Lease(model.id)).must("lease");
-            let status = if model.active { LeaseStatus::Active } else { LeaseStatus::Defaulted };
+            // A closed lease returned its deposit (the fleets can always receive it).
             let deposit = if model.active { DEPOSIT } else { 0 };
             let got = (lease.start.0, lease.periods_total, lease.periods_paid, lease.status);
-            let want = (model.start, model.total, model.paid, status);
+            let want = (model.start, model.total, model.paid, model.status());
             prop_assert_eq!(got, want, "lease of pool {}", pool);
             prop_assert_eq!(lease.periods_released, model.released, "released of pool {}", pool);
             prop_assert_eq!(lease.rent_held.0, model.rent_held(), "rent held of pool {}", pool);
@@ -1414,7 +1463,7 @@ fn random_battery_blocks_keep_every_invariant() {
     }
     // The consent paths were taken both ways: loads within a lease, rent credited by anyone,
     // held revenue released at issuance.
-    for kind in [Kind::Load, Kind::Settle, Kind::Issue, Kind::RegisterVehicle] {
+    for kind in [Kind::Load, Kind::Settle, Kind::Issue, Kind::RegisterVehicle, Kind::Close] {
         let applied = stats.by_kind.get(&kind).copied().unwrap_or_default()[0];
         assert!(applied > 0, "{kind:?} never applied");
     }
