@@ -89,15 +89,20 @@ impl Core {
             return;
         }
         let Some(p) = state.proposal else { return };
-        let Some(block) = self.blocks.get(&p.digest).cloned() else {
+        // Only the header fields are read while certificates are missing: the block (up to
+        // 1 MiB) is cloned once, for the application, when the rule passes.
+        let Some((parent, height)) = self.blocks.get(&p.digest).map(|b| (b.parent, b.height))
+        else {
             return;
         };
-        match self.check(&p, &block) {
+        match self.check(&p, parent, height) {
             Check::Valid => {
                 if let Some(state) = self.views.get_mut(&view) {
                     state.status = Status::Verifying;
                 }
-                self.emit(Output::Verify(block));
+                if let Some(block) = self.blocks.get(&p.digest).cloned() {
+                    self.emit(Output::Verify(block));
+                }
             }
             Check::Missing => {}
             Check::Invalid => {
@@ -115,7 +120,7 @@ impl Core {
     /// the parent's plus one. The gap is checked against the runs of nullified views in one
     /// lookup, however long it is; at most [`GAP_FETCHES_PER_CHECK`] missing views are fetched
     /// per check (the next check asks for the next ones).
-    fn check(&mut self, p: &Proposal, block: &Block) -> Check {
+    fn check(&mut self, p: &Proposal, parent: Hash, height: Height) -> Check {
         let gap_limited = self.cfg.canary == Canary::ParentGapLimit
             && p.view.0.saturating_sub(p.parent_view.0) > PARENT_GAP_MAX;
         if p.parent_view >= p.view || p.parent_view < self.finalized.view || gap_limited {
@@ -133,13 +138,13 @@ impl Core {
             from = w.next();
         }
         let parent_height = if p.parent_view == self.finalized.view {
-            if block.parent != self.finalized.digest {
+            if parent != self.finalized.digest {
                 return Check::Invalid;
             }
             Some(self.finalized.height)
         } else {
             match self.views.get(&p.parent_view).and_then(|s| s.certified()) {
-                Some(digest) if digest != block.parent => return Check::Invalid,
+                Some(digest) if digest != parent => return Check::Invalid,
                 Some(digest) => match self.blocks.get(&digest) {
                     Some(parent) => Some(parent.height),
                     None => {
@@ -156,7 +161,7 @@ impl Core {
         let Some(parent_height) = parent_height else {
             return Check::Missing;
         };
-        if parent_height.checked_next() != Some(block.height) {
+        if parent_height.checked_next() != Some(height) {
             return Check::Invalid;
         }
         if missing { Check::Missing } else { Check::Valid }
