@@ -86,6 +86,33 @@ pub(crate) fn take_whole_units(holding: &mut Holding) -> Amount {
     Amount(units)
 }
 
+/// `⌊a · b / d⌋` exactly, with the product in 256 bits; `None` if `d` is zero or the quotient
+/// does not fit a u128. (Held revenue times a tranche of shares can pass 2¹²⁸ although the
+/// result, a part of the held revenue, is small.)
+pub(crate) fn mul_div(a: u128, b: u128, d: u128) -> Option<u128> {
+    const LOW: u128 = u64::MAX as u128;
+    let (a_hi, a_lo, b_hi, b_lo) = (a >> 64, a & LOW, b >> 64, b & LOW);
+    let (ll, lh, hl, hh) = (a_lo * b_lo, a_lo * b_hi, a_hi * b_lo, a_hi * b_hi);
+    let mid = (ll >> 64) + (lh & LOW) + (hl & LOW);
+    let lo = (ll & LOW) | (mid << 64);
+    let hi = hh + (lh >> 64) + (hl >> 64) + (mid >> 64);
+    if d == 0 || hi >= d {
+        return None;
+    }
+    // Restoring division of (hi, lo) by d, one bit of `lo` at a time; `hi < d` throughout.
+    let (mut rem, mut quotient) = (hi, 0u128);
+    for bit in (0..128).rev() {
+        let carry = rem >> 127;
+        rem = (rem << 1) | ((lo >> bit) & 1);
+        quotient <<= 1;
+        if carry == 1 || rem >= d {
+            rem = rem.wrapping_sub(d);
+            quotient |= 1;
+        }
+    }
+    Some(quotient)
+}
+
 fn scale(units: Amount) -> Result<u128, ErrorCode> {
     if units.0 >> (128 - SCALE_BITS) != 0 {
         return Err(ErrorCode::Overflow);
@@ -151,6 +178,22 @@ mod tests {
         settle(&mut often, r.per_share).unwrap();
         paid_often += take_whole_units(&mut often).0;
         assert_eq!(paid_often, claimable(&once, r.per_share).unwrap().0);
+    }
+
+    #[test]
+    fn mul_div_is_exact_past_128_bits() {
+        // Proves the 256-bit multiply-then-divide matches u128 arithmetic where that fits and
+        // stays exact where the product does not.
+        for (a, b, d) in [(7u128, 9, 4), (0, 5, 3), (1 << 63, 1 << 63, 1 << 60), (u128::MAX, 1, 1)]
+        {
+            assert_eq!(mul_div(a, b, d), a.checked_mul(b).map(|p| p / d));
+        }
+        let held = (1u128 << 64) - 1;
+        assert_eq!(mul_div(held, 1 << 126, 1 << 127), Some(held / 2));
+        assert_eq!(mul_div(held, u128::MAX, u128::MAX), Some(held));
+        assert_eq!(mul_div(u128::MAX, u128::MAX, u128::MAX), Some(u128::MAX));
+        assert_eq!(mul_div(u128::MAX, 2, 1), None);
+        assert_eq!(mul_div(1, 1, 0), None);
     }
 
     #[test]

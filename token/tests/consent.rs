@@ -544,3 +544,26 @@ fn the_duties_cap_refuses_one_more_role() {
     assert_eq!(receipt.outcome, TxOutcome::Failed(ErrorCode::TooManyDuties));
     assert_eq!(w.state.member(account("dave")).unwrap().unwrap().duties as usize, cap);
 }
+
+#[test]
+fn a_large_tranche_releases_its_part_of_held_revenue() {
+    // Proves issuing shares near u128::MAX while revenue is held releases the exact pro-rata
+    // part instead of overflowing.
+    let (mut w, _) = bank();
+    let call = Call::CreateBatteryClass {
+        class: sym("BIG"),
+        name: text("big"),
+        supply_max: Amount(u128::MAX),
+        batteries: vec![serial("B9")],
+        revenue_currency: sym("HKD"),
+    };
+    w.ok("issuer", call);
+    w.ok("dave", Call::DepositRevenue { class: sym("BIG"), amount: Amount(10) });
+    let tranche =
+        Call::IssueShares { class: sym("BIG"), to: account("alice"), amount: Amount(1 << 127) };
+    w.ok("issuer", tranche);
+    let held = w.state.class(&sym("BIG")).unwrap().unwrap().revenue.unwrap().held;
+    // 2¹²⁷ of u128::MAX shares release ⌊10 · 2¹²⁷ / (2¹²⁸ − 1)⌋ = 5 units.
+    assert_eq!(held, Amount(5));
+    invariants::check(&w.state).unwrap();
+}

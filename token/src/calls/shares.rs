@@ -72,8 +72,8 @@ fn release_held(
     if revenue_state.held.is_zero() {
         return Ok(());
     }
-    let share = revenue_state.held.0.checked_mul(amount.0).ok_or(ErrorCode::Overflow)?;
-    let released = Amount(share / unissued.0.max(1));
+    let share = revenue::mul_div(revenue_state.held.0, amount.0, unissued.0.max(1));
+    let released = Amount(share.ok_or(ErrorCode::Overflow)?);
     if released.is_zero() {
         return Ok(());
     }
