@@ -258,6 +258,24 @@ fn finding_3_strangers_cannot_act_on_others_batteries_or_classes() {
     w.ok("mallory", Call::RegisterVehicle { vehicle: sym("TAXI-X") });
     let call = Call::MoveCustody { serial: serial("B9"), to: Custody::Vehicle(sym("TAXI-X")) };
     refused(&mut w, "operator", call, ErrorCode::BatteryNotLeased);
+    // A battery leased to one fleet never goes into another fleet's vehicle.
+    let call = Call::MoveCustody { serial: serial("B2"), to: Custody::Vehicle(sym("TAXI-X")) };
+    refused(&mut w, "operator", call, ErrorCode::BatteryNotLeased);
+    // Slots are numbered below the station's slot count; health is restored only by
+    // remanufacturing, and never above new.
+    let past_the_end = Custody::Station { station: sym(STATION), slot: 8 };
+    let call = Call::MoveCustody { serial: serial("B9"), to: past_the_end };
+    refused(&mut w, "operator", call, ErrorCode::OutOfRange);
+    for (status, soh) in [(BatteryStatus::Reused, 900), (BatteryStatus::Remanufactured, 1_001)] {
+        let call = Call::SetBatteryStatus { serial: serial("B9"), status, soh_permille: Some(soh) };
+        refused(&mut w, "operator", call, ErrorCode::OutOfRange);
+    }
+    let call = Call::SetBatteryStatus {
+        serial: serial("B9"),
+        status: BatteryStatus::Remanufactured,
+        soh_permille: Some(1_000),
+    };
+    w.ok("operator", call);
     // Ownership moves only when offered and accepted.
     w.ok("operator", Call::TransferBattery { serial: serial("B9"), to: account("mallory") });
     w.ok("mallory", Call::TransferBattery { serial: serial("B9"), to: account("mallory") });
