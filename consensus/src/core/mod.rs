@@ -41,6 +41,10 @@ pub const FINALIZE_BLOCKS_PER_TURN_MAX: usize = 16;
 /// Most parent links followed per turn while walking down from a finalization to the last
 /// delivered block (the walk resumes where it stopped).
 pub const FINALIZE_WALK_PER_TURN_MAX: usize = 4096;
+/// Proposals (blocks) of views this far below the current one are forgotten unless certified
+/// or notarized by this node: a byzantine leader cannot park 1 MiB per view it leads while
+/// finality stalls.
+pub const PROPOSALS_KEPT_VIEWS: u64 = 64;
 /// Timeouts double every this many consecutive views entered through a nullification...
 pub const TIMEOUT_BACKOFF_VIEWS: u64 = 8;
 /// ...up to `2^TIMEOUT_BACKOFF_SHIFT_MAX` times the configured timeouts.
@@ -398,6 +402,8 @@ pub struct Core {
     pub(crate) nullified_streak: u64,
     /// (peer, certificate view) pairs already helped: help goes out once per pair.
     pub(crate) helped: BTreeSet<(ValidatorIndex, View)>,
+    /// Views below this one had their stale proposals swept.
+    pub(crate) proposals_swept: View,
     /// The transport peer of the input being handled, and the misbehaviour it showed.
     input_peer: Option<ValidatorIndex>,
     offender: Option<(ValidatorIndex, Rejection)>,
@@ -443,6 +449,7 @@ impl Core {
             helped: BTreeSet::new(),
             input_peer: None,
             offender: None,
+            proposals_swept: View(0),
             journal_out: Vec::new(),
             rewrite: false,
             rewrite_due: false,
@@ -620,6 +627,7 @@ impl Core {
 
     fn progress(&mut self) {
         self.expire_wants();
+        self.sweep_proposals();
         self.advance_finalized();
         if self.cfg.validators.leader(self.view) == self.cfg.me {
             self.try_propose();

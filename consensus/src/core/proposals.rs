@@ -1,6 +1,6 @@
 //! Proposing, checking proposals against the validity rule, and notarizing.
 
-use super::{Canary, Core, Output, PARENT_GAP_MAX, Rejection, Status};
+use super::{Canary, Core, Output, PARENT_GAP_MAX, PROPOSALS_KEPT_VIEWS, Rejection, Status};
 use crate::types::{
     BLOCK_PAYLOAD_BYTES_MAX, Block, Message, Proposal, Request, SignedVote, View, Vote,
 };
@@ -47,8 +47,11 @@ impl Core {
             }
             Err(reason) => return self.reject(reason),
         };
+        // A proposal of a view already left by more than the window is not kept: it can only
+        // matter if the view gets certified, and then its notarizers serve it.
+        let in_window = p.view.0.saturating_add(PROPOSALS_KEPT_VIEWS) >= self.view.0;
         let state = self.views.entry(p.view).or_default();
-        if state.proposal.is_none() {
+        if state.proposal.is_none() && in_window {
             state.proposal = Some(p);
             state.status = Status::Waiting;
             self.blocks.insert(p.digest, block);
@@ -58,6 +61,32 @@ impl Core {
         } else {
             self.reject(Rejection::Duplicate);
         }
+    }
+
+    /// Forgets the proposals of views that fell out of the window below the current view,
+    /// unless certified or notarized by this node (those must stay fetchable: a notarized
+    /// block lives at its f + 1 honest notarizers). Bounds what a byzantine leader can park
+    /// while finality stalls to [`PROPOSALS_KEPT_VIEWS`] blocks.
+    pub(super) fn sweep_proposals(&mut self) {
+        let until = View(self.view.0.saturating_sub(PROPOSALS_KEPT_VIEWS));
+        let from = self.proposals_swept.max(self.finalized.view).next();
+        if from >= until {
+            return;
+        }
+        let mut drop = Vec::new();
+        for (_, state) in self.views.range(from..until) {
+            let Some(p) = state.proposal else { continue };
+            let mine = state.mine.notarize.and_then(|v| v.vote.proposal().map(|q| q.digest));
+            if state.certified() != Some(p.digest) && mine != Some(p.digest) {
+                drop.push(p.digest);
+            }
+        }
+        for digest in drop {
+            if !self.catchup.values().any(|d| *d == digest) {
+                self.blocks.remove(&digest);
+            }
+        }
+        self.proposals_swept = View(until.0 - 1);
     }
 
     /// BROKEN ON PURPOSE under [`Canary::NotarizeTwice`]: adopt a second proposal of the view so
