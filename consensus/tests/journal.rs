@@ -29,7 +29,7 @@ fn records(count: u64) -> Vec<Record> {
 
 /// The journal bytes, one synced turn per record, and the end offset of every turn.
 fn synced_bytes(records: &[Record]) -> (Vec<u8>, Vec<usize>) {
-    let mut bytes = journal::MAGIC.to_vec();
+    let mut bytes = journal::frame::header(&[0; 16]).to_vec();
     let mut ends = Vec::new();
     for r in records {
         let frame = journal::frame(r).unwrap();
@@ -50,7 +50,7 @@ fn truncation_at_every_byte_offset_recovers_the_synced_prefix() {
             .unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
         let whole = ends.iter().filter(|end| **end <= cut).count();
         assert_eq!(replay.records, all[..whole], "cut at {cut}");
-        let magic = journal::MAGIC.len();
+        let magic = journal::HEADER_BYTES;
         let good = if whole > 0 {
             ends[whole - 1]
         } else if cut >= magic {

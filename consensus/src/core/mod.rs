@@ -402,6 +402,8 @@ pub struct Core {
     pub(crate) nullified_streak: u64,
     /// (peer, certificate view) pairs already helped: help goes out once per pair.
     pub(crate) helped: BTreeSet<(ValidatorIndex, View)>,
+    /// When each (peer, request) was last answered.
+    pub(crate) served: BTreeMap<(ValidatorIndex, Request), u64>,
     /// Views below this one had their stale proposals swept.
     pub(crate) proposals_swept: View,
     /// The transport peer of the input being handled, and the misbehaviour it showed.
@@ -450,6 +452,7 @@ impl Core {
             input_peer: None,
             offender: None,
             proposals_swept: View(0),
+            served: BTreeMap::new(),
             journal_out: Vec::new(),
             rewrite: false,
             rewrite_due: false,

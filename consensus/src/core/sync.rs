@@ -11,11 +11,31 @@ use crate::types::{
 use std::collections::BTreeSet;
 use volt_proto::Hash;
 
+/// Requests answered within the last `fetch_retry_ms` that are remembered (per peer and
+/// request); past it, new requests wait until old entries age out.
+pub const SERVED_MAX: usize = 4096;
+
 /// The old walk limit that [`Canary::FinalizeAllOrNothing`] brings back.
 const OLD_FINALIZE_WALK_MAX: usize = 1024;
 
 impl Core {
     pub(super) fn on_request(&mut self, from: ValidatorIndex, request: Request) {
+        // One answer per peer and request per `fetch_retry_ms`: an honest peer repeats a fetch
+        // no sooner, and a flood of copies must not turn a few bytes into megabytes of sends.
+        let retry = self.cfg.timeouts.fetch_retry_ms;
+        let now = self.now;
+        if let Some(at) = self.served.get(&(from, request))
+            && now < at.saturating_add(retry)
+        {
+            return self.reject(Rejection::Duplicate);
+        }
+        if self.served.len() >= SERVED_MAX {
+            self.served.retain(|_, at| now < at.saturating_add(retry));
+            if self.served.len() >= SERVED_MAX {
+                return self.reject(Rejection::Duplicate); // over budget: a flood of distinct asks
+            }
+        }
+        self.served.insert((from, request), now);
         match request {
             Request::Certificates(view) => {
                 let held: Vec<_> = self

@@ -91,4 +91,11 @@ impl JournalStorage for MemoryStorage {
         self.syncs += 1;
         Ok(())
     }
+
+    fn fresh_salt(&mut self) -> super::Salt {
+        // Deterministic for the simulator, and not the all-zero salt tools use.
+        let mut salt = [0u8; 16];
+        salt.copy_from_slice(&blake3::hash(b"volt memory journal salt").as_bytes()[..16]);
+        salt
+    }
 }

@@ -11,7 +11,10 @@ mod memory;
 pub use file::FileStorage;
 pub use memory::MemoryStorage;
 
-pub use frame::{FRAME_HEADER_BYTES, JOURNAL_RECORD_BYTES_MAX, MAGIC, frame, parse};
+pub use frame::{
+    COMMIT_BYTES, FRAME_HEADER_BYTES, HEADER_BYTES, JOURNAL_RECORD_BYTES_MAX, MAGIC, Salt, frame,
+    parse,
+};
 
 use crate::types::{Block, Certificate, SignedVote, View};
 use serde::{Deserialize, Serialize};
@@ -48,6 +51,20 @@ pub trait JournalStorage {
     /// Replaces the whole content atomically and durably (all old bytes or all new ones survive a
     /// crash).
     fn replace(&mut self, bytes: &[u8]) -> std::io::Result<()>;
+    /// A salt for a new journal, unpredictable to peers (block payloads are theirs to choose
+    /// and must not be able to imitate commit frames). The default draws it from the standard
+    /// library's per-process random hash keys (no random-number crate enters the pure crate);
+    /// the simulator's memory disk returns a fixed salt to stay deterministic.
+    fn fresh_salt(&mut self) -> Salt {
+        use std::hash::{BuildHasher as _, Hasher as _};
+        let mut salt = [0u8; 16];
+        for (i, chunk) in salt.chunks_mut(8).enumerate() {
+            let mut hasher = std::hash::RandomState::new().build_hasher();
+            hasher.write_usize(i);
+            chunk.copy_from_slice(&hasher.finish().to_le_bytes());
+        }
+        salt
+    }
 }
 
 /// Why the journal failed. Every variant is fatal to the node.
@@ -92,30 +109,52 @@ pub struct Replay {
 #[derive(Debug)]
 pub struct Journal<S: JournalStorage> {
     storage: S,
+    /// This journal's salt (keys its commit checks).
+    salt: Salt,
     /// The record frames appended since the last commit (what the next commit covers).
     turn: blake3::Hasher,
-    /// Whether anything was appended since the last commit.
-    open_turn: bool,
+    /// Bytes appended since the last commit.
+    turn_len: usize,
+    /// The file length (where the next append lands).
+    len: u64,
+    /// The last commit frame written, echoed at the start of the next turn.
+    last_commit: Option<[u8; frame::COMMIT_BYTES]>,
     /// Format 1: no magic, no commit frames (the simulator's canary only).
     format_1: bool,
 }
 
 impl<S: JournalStorage> Journal<S> {
-    /// Opens and replays: truncates a torn tail, fails on corruption. A new journal gets the
-    /// format magic; a format-1 journal is rewritten in format 2 after its replay.
+    fn with(storage: S, salt: Salt, format_1: bool, len: usize) -> Journal<S> {
+        let turn = frame::turn_hasher(&salt);
+        let len = len as u64;
+        Journal { storage, salt, turn, turn_len: 0, len, last_commit: None, format_1 }
+    }
+
+    /// Opens and replays: truncates a torn tail, fails on corruption. A new journal gets a
+    /// header with a fresh salt; a format-1 journal is rewritten in format 3 after its replay.
     pub fn open(mut storage: S) -> Result<(Journal<S>, Replay), JournalError> {
         let bytes = storage.read_all()?;
-        let (records, good) = parse(&bytes)?;
+        let (records, good, salt) = parse(&bytes)?;
         let truncated_bytes = bytes.len() - good;
-        if good == 0 {
-            storage.replace(&MAGIC)?;
-        } else if !bytes.starts_with(&MAGIC) {
-            storage.replace(&frame::image(&records)?)?;
-        } else if truncated_bytes > 0 {
-            storage.truncate(good as u64)?;
-        }
-        let journal =
-            Journal { storage, turn: frame::turn_hasher(), open_turn: false, format_1: false };
+        let (salt, len) = match salt {
+            Some(salt) => {
+                if truncated_bytes > 0 {
+                    storage.truncate(good as u64)?;
+                }
+                (salt, good)
+            }
+            None => {
+                let salt = storage.fresh_salt();
+                let image = if records.is_empty() {
+                    frame::header(&salt).to_vec()
+                } else {
+                    frame::image(&salt, &records)?
+                };
+                storage.replace(&image)?;
+                (salt, image.len())
+            }
+        };
+        let journal = Journal::with(storage, salt, false, len);
         Ok((journal, Replay { records, truncated_bytes }))
     }
 
@@ -129,30 +168,42 @@ impl<S: JournalStorage> Journal<S> {
         if truncated_bytes > 0 {
             storage.truncate(good as u64)?;
         }
-        let journal =
-            Journal { storage, turn: frame::turn_hasher(), open_turn: false, format_1: true };
-        Ok((journal, Replay { records, truncated_bytes }))
+        Ok((Journal::with(storage, [0; 16], true, good), Replay { records, truncated_bytes }))
     }
 
     /// Appends a record (durable after [`Journal::sync`]).
     pub fn append(&mut self, record: &Record) -> Result<(), JournalError> {
+        if self.turn_len == 0
+            && let Some(previous) = self.last_commit
+        {
+            let echo = frame::echo(&self.salt, self.len, &previous);
+            self.write(&echo)?;
+        }
         let bytes = frame(record)?;
-        self.storage.append(&bytes)?;
-        self.turn.update(&bytes);
-        self.open_turn = true;
+        self.write(&bytes)
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> Result<(), JournalError> {
+        self.storage.append(bytes)?;
+        self.turn.update(bytes);
+        self.turn_len += bytes.len();
+        self.len += bytes.len() as u64;
         Ok(())
     }
 
     /// Closes the turn with a commit frame and syncs, if anything was appended since the last
     /// sync.
     pub fn sync(&mut self) -> Result<(), JournalError> {
-        if self.open_turn {
+        if self.turn_len > 0 {
             if !self.format_1 {
-                self.storage.append(&frame::commit_of(&self.turn))?;
+                let commit = frame::commit_of(&self.turn, self.turn_len);
+                self.storage.append(&commit)?;
+                self.len += commit.len() as u64;
+                self.last_commit = Some(commit);
             }
             self.storage.sync()?;
-            self.turn = frame::turn_hasher();
-            self.open_turn = false;
+            self.turn = frame::turn_hasher(&self.salt);
+            self.turn_len = 0;
         }
         Ok(())
     }
@@ -162,11 +213,16 @@ impl<S: JournalStorage> Journal<S> {
         let image = if self.format_1 {
             records.iter().map(frame).collect::<Result<Vec<_>, _>>()?.concat()
         } else {
-            frame::image(records)?
+            frame::image(&self.salt, records)?
         };
         self.storage.replace(&image)?;
-        self.turn = frame::turn_hasher();
-        self.open_turn = false;
+        self.turn = frame::turn_hasher(&self.salt);
+        self.turn_len = 0;
+        self.len = image.len() as u64;
+        let mut last = [0u8; frame::COMMIT_BYTES];
+        let tail = image.len().saturating_sub(frame::COMMIT_BYTES);
+        last.copy_from_slice(&image[tail..]);
+        self.last_commit = (!self.format_1).then_some(last);
         Ok(())
     }
 
