@@ -196,8 +196,8 @@
 //! view) is evicted; a fetch the finalized chain needs is never refused.
 //!
 //! Per-view state is kept from the last finalized view up; it grows only while finality stalls
-//! (one entry per view, a few certificates each, and every leader's first proposal: bounding
-//! that is still open, see `docs/consensus.md`).
+//! (one entry per view, a few certificates each). Blocks are kept when certified or notarized
+//! by this node; other proposals only for the last [`core::PROPOSALS_KEPT_VIEWS`] views.
 
 pub mod core;
 pub mod journal;

@@ -154,7 +154,14 @@ impl<S: JournalStorage> Journal<S> {
                 (salt, image.len())
             }
         };
-        let journal = Journal::with(storage, salt, false, len);
+        let mut journal = Journal::with(storage, salt, false, len);
+        // The next turn echoes the last commit on disk, as it would had the node not restarted.
+        let image = journal.storage.read_all()?;
+        if image.len() >= frame::HEADER_BYTES + frame::COMMIT_BYTES {
+            let mut last = [0u8; frame::COMMIT_BYTES];
+            last.copy_from_slice(&image[image.len() - frame::COMMIT_BYTES..]);
+            journal.last_commit = (last[..4] == u32::MAX.to_le_bytes()).then_some(last);
+        }
         Ok((journal, Replay { records, truncated_bytes }))
     }
 
