@@ -585,3 +585,24 @@ fn a_large_tranche_releases_its_part_of_held_revenue() {
     assert_eq!(held, Amount(5));
     invariants::check(&w.state).unwrap();
 }
+
+#[test]
+fn a_swap_takes_its_battery_only_from_its_own_station() {
+    // Proves the battery going in must sit in a slot of the attesting station, not of another
+    // station of the same operator.
+    let (mut w, _) = bank();
+    let call = Call::RegisterStation {
+        station: sym("ST-2"),
+        controller: account("controller"),
+        location: text("Tsuen Wan"),
+        slots: 2,
+        operator_cut_bps: 0,
+    };
+    w.ok("operator", call);
+    let elsewhere = Custody::Station { station: sym("ST-2"), slot: 0 };
+    w.ok("operator", Call::MoveCustody { serial: serial("B9"), to: elsewhere });
+    let call = w.swap_call("controller", swap(STATION, 1, TAXI, "B1", "B9", 100));
+    let receipt = w.submit("controller", call);
+    assert_eq!(receipt.outcome, TxOutcome::Disputed(ErrorCode::WrongCustody));
+    assert_eq!(cash(&w, "fleet"), FLEET_CASH);
+}
