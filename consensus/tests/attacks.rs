@@ -2,6 +2,9 @@
 //! the worst moment, torn journals and inputs at every limit. Each `#[ignore]`d test asserts the
 //! correct behaviour and fails today (its reason names the finding); the others are attacks the
 //! crate correctly refuses, kept as regressions.
+//!
+//! Findings 1 to 5 reproduce against commit 2c40078 (the crate as committed when they were
+//! written); once a fix lands, drop the test's `#[ignore]`.
 
 // Test helpers panic on purpose: a failed set-up is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -9,7 +12,7 @@
 use volt_consensus::core::{Config, Core, Input, Output, Rejection, Timeouts, Timer, TimerKind};
 use volt_consensus::journal::{self, Journal, JournalError, JournalStorage, MemoryStorage, Record};
 use volt_consensus::types::{
-    Block, Certificate, Epoch, Message, Proposal, Request, Round, SignedVote, VIEWS_AHEAD_MAX,
+    Block, Certificate, Epoch, Message, Request, Round, SignedVote, VIEWS_AHEAD_MAX,
     ValidatorIndex, View, Vote,
 };
 use volt_consensus::validators::{ValidatorSet, sign_vote};
@@ -208,7 +211,7 @@ fn damaged_synced_turn_followed_by_a_valid_commit_must_not_be_dropped() {
     let end_of_nullify_turn = j.storage().durable().len();
     // The next turn (view 1 nullified by the others): entry certificate and entered view.
     let out = core.handle(1001, msg(0, &Message::Certificate(net.cert(nullify(1), &[0, 1, 3]))));
-    journal_turn(&mut j, &out, false);
+    journal_turn(&mut j, &out, true); // written in full with its commit frame
     let mut bytes = j.into_storage().read_all().unwrap();
     // Zero the last 40 bytes of the synced turn (the vote record's tail and its commit frame).
     assert!(end_of_nullify_turn - 40 > start_of_nullify_turn);
@@ -229,6 +232,62 @@ fn damaged_synced_turn_followed_by_a_valid_commit_must_not_be_dropped() {
             let finalize =
                 signed.iter().any(|v| matches!(v, Vote::Finalize(p) if p.view == View(1)));
             assert!(!finalize, "signed Finalize(1) after its synced Nullify(1) was dropped");
+        }
+    }
+}
+
+#[test]
+#[ignore = "finding 5: a payload stuffed with commit look-alikes hides the next valid commit from the damage scan: a damaged synced turn plus the synced notarize after it vanish, and the node notarizes a second block in the view"]
+fn commit_look_alikes_in_a_payload_do_not_hide_synced_turns() {
+    // The damage scan decides "corruption" (stop) versus "torn tail" (truncate) by looking for a
+    // valid commit after the damage. A byzantine leader's 1 MiB payload is a wall of 20-byte
+    // commit look-alikes (the public marker, any check, a claimed turn length as long as
+    // allowed): the scan gives up on them (its budget, or candidates that only look two markers
+    // back) before it reaches the real commit that closes the synced turn holding the block and
+    // the node's Notarize. With any damage in the synced turn before it, replay drops both turns
+    // silently, and the restarted node notarizes the leader's second block for the same view.
+    let net = Net::new(4);
+    let me = 2;
+    let mut j = Journal::open(MemoryStorage::new()).unwrap().0;
+    let mut core = net.core_from(me, &[]);
+    let before_start = j.storage().durable().len();
+    journal_turn(&mut j, &core.handle(0, Input::Start), true);
+    let after_start = j.storage().durable().len();
+    assert!(after_start > before_start, "the first turn journals the entered view");
+
+    let marker = journal::frame::commit(&[])[..8].to_vec();
+    let mut payload = Vec::with_capacity(1024 * 1024);
+    while payload.len() + 20 <= 1024 * 1024 - 64 {
+        let claimed = (payload.len() as u32).to_le_bytes();
+        payload.extend_from_slice(&marker);
+        payload.extend_from_slice(&[0xa5; 8]);
+        payload.extend_from_slice(&claimed);
+    }
+    let first = net.block(1, &net.genesis, payload);
+    journal_turn(&mut j, &core.handle(1, msg(1, &net.propose(&first))), true);
+    let out =
+        core.handle(2, Input::Verified { view: View(1), digest: first.digest(), valid: true });
+    assert!(own_votes(&out, me).contains(&Vote::Notarize(first.proposal())));
+    journal_turn(&mut j, &out, true); // synced, then the Notarize is broadcast
+    let mut bytes = j.into_storage().read_all().unwrap();
+    bytes[before_start..after_start].fill(0); // the first synced turn is damaged
+
+    match Journal::open(MemoryStorage::with_bytes(bytes)) {
+        Err(JournalError::Corrupt { .. }) => {} // refusing to start is correct
+        Err(e) => panic!("unexpected error {e}"),
+        Ok((_, replay)) => {
+            let mut restarted = net.core_from(me, &replay.records);
+            restarted.handle(3000, Input::Start);
+            let second = net.block(1, &net.genesis, b"the leader's second block".to_vec());
+            restarted.handle(3001, msg(1, &net.propose(&second)));
+            let out = restarted.handle(
+                3002,
+                Input::Verified { view: View(1), digest: second.digest(), valid: true },
+            );
+            assert!(
+                !own_votes(&out, me).contains(&Vote::Notarize(second.proposal())),
+                "notarized a second block in view 1 after its synced Notarize was dropped"
+            );
         }
     }
 }
@@ -478,6 +537,67 @@ fn proposal_parent_far_below_is_never_a_panic() {
     };
     let out = core.handle(1, msg(leader, &p));
     assert!(own_votes(&out, 2).contains(&nullify(1)), "an impossible height is nullified");
-    let _ =
-        Proposal { epoch: Epoch(0), view: View(1), parent_view: View(0), digest: block.digest() };
+}
+
+#[test]
+fn restart_with_an_older_application_store_signs_nothing_below_the_floor() {
+    // The node nullifies view 1, then catches up to a finalization of view 40 (the journal is
+    // pruned: floor 41, Nullify(1) dropped). The application store was not durable and the node
+    // restarts from genesis with the pruned journal. A notarization of view 1 must not make it
+    // sign Finalize(1).
+    let net = Net::new(4);
+    let me = 2;
+    let mut j = Journal::open(MemoryStorage::new()).unwrap().0;
+    let mut core = net.core_from(me, &[]);
+    journal_turn(&mut j, &core.handle(0, Input::Start), true);
+    let out = core.handle(1000, Input::Timeout(Timer { view: View(1), kind: TimerKind::Leader }));
+    assert!(own_votes(&out, me).contains(&nullify(1)));
+    journal_turn(&mut j, &out, true);
+    let mut chain = vec![net.genesis.clone()];
+    for v in 1..=40 {
+        let parent = chain.last().unwrap().clone();
+        chain.push(net.block(v, &parent, format!("b{v}").into_bytes()));
+    }
+    let tip = chain.last().unwrap().clone();
+    let fin = net.cert(Vote::Finalize(tip.proposal()), &[0, 1, 3]);
+    let mut now = 1001;
+    let mut out = core.handle(now, msg(0, &Message::Certificate(fin)));
+    for _ in 0..40 {
+        journal_turn(&mut j, &out, true);
+        if core.finalized().view == View(40) && core.floor() > View(1) {
+            break;
+        }
+        let wanted = out.iter().find_map(|o| match o {
+            Output::Fetch(Request::Block(d)) => Some(*d),
+            _ => None,
+        });
+        now += 1;
+        out = match wanted {
+            Some(d) => {
+                let at = chain.iter().position(|b| b.digest() == d).unwrap();
+                let answer: Vec<Block> = chain[1..=at].iter().rev().take(16).cloned().collect();
+                core.handle(now, Input::Blocks(answer))
+            }
+            None => {
+                core.handle(now, Input::Timeout(Timer { view: View(0), kind: TimerKind::Retry }))
+            }
+        };
+    }
+    journal_turn(&mut j, &out, true);
+    // One more turn so the due rewrite runs.
+    let out = core.handle(now + 1, Input::Timeout(Timer { view: View(0), kind: TimerKind::Retry }));
+    journal_turn(&mut j, &out, true);
+    assert_eq!(core.finalized().view, View(40));
+    assert!(core.floor() > View(1), "the journal was pruned");
+
+    let (_, replay) = Journal::open(j.into_storage()).unwrap();
+    let mut restarted = net.core_from(me, &replay.records); // genesis: the older store
+    let mut signed = own_votes(&restarted.handle(5000, Input::Start), me);
+    let notarization = net.cert(Vote::Notarize(chain[1].proposal()), &[0, 1, 3]);
+    signed.extend(own_votes(
+        &restarted.handle(5001, msg(0, &Message::Certificate(notarization))),
+        me,
+    ));
+    assert!(signed.iter().all(|v| v.view() >= restarted.floor()), "{signed:?}");
+    assert!(!signed.iter().any(|v| matches!(v, Vote::Finalize(p) if p.view == View(1))));
 }
