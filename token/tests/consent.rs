@@ -606,3 +606,63 @@ fn a_swap_takes_its_battery_only_from_its_own_station() {
     assert_eq!(receipt.outcome, TxOutcome::Disputed(ErrorCode::WrongCustody));
     assert_eq!(cash(&w, "fleet"), FLEET_CASH);
 }
+
+#[test]
+fn lease_boundaries_hold_to_the_millisecond() {
+    // Proves each lease rule at its exact boundary: no zero extension, none at the term's end,
+    // no default of a fully paid lease, none at the grace deadline itself, and no swap for a
+    // vehicle of another fleet while the battery is leased.
+    let (mut w, id) = bank();
+    let start = lease(&w, id).start.0;
+    refused(&mut w, "fleet", Call::ExtendLease { lease: id, periods: 0 }, ErrorCode::ZeroAmount);
+    // Rent is paid through period 0 only; period 1 starts at start + 1 day, grace 3 days.
+    w.ok("fleet", Call::PayRent { lease: id, periods: 1 });
+    w.next.time = Timestamp(start + DAY_MS + 3 * DAY_MS);
+    refused(&mut w, "issuer", Call::DefaultLease { lease: id }, ErrorCode::LeaseInGoodStanding);
+    // Fully paid: never in default, even long after the term and the grace.
+    let (mut w, id) = bank();
+    let start = lease(&w, id).start.0;
+    w.ok("fleet", Call::PayRent { lease: id, periods: 30 });
+    w.next.time = Timestamp(start + 30 * DAY_MS);
+    refused(&mut w, "fleet", Call::ExtendLease { lease: id, periods: 1 }, ErrorCode::TermOver);
+    w.next.time = Timestamp(start + 40 * DAY_MS);
+    refused(&mut w, "issuer", Call::DefaultLease { lease: id }, ErrorCode::LeaseInGoodStanding);
+}
+
+#[test]
+fn a_delegate_may_not_lease_to_itself_but_the_issuer_may() {
+    // Proves the self-dealing rule binds delegates only: the class's own issuer may lease its
+    // class to itself.
+    let (mut w, _) = bank();
+    let mut offer = pool_b(&mut w);
+    offer.lessee = account("operator");
+    let lessee_signature = w.lessee_signs("operator", &offer);
+    let call = Call::OpenLease { terms: offer.clone(), lessee_signature };
+    refused(&mut w, "operator", call, ErrorCode::NotOwner);
+    w.ok(
+        "issuer",
+        Call::Mint { currency: sym("HKD"), to: account("issuer"), amount: Amount(DEPOSIT) },
+    );
+    offer.lessee = account("issuer");
+    let lessee_signature = w.lessee_signs("issuer", &offer);
+    w.ok("issuer", Call::OpenLease { terms: offer, lessee_signature });
+}
+
+#[test]
+fn a_swap_never_charges_a_fleet_for_a_battery_leased_to_another() {
+    // Proves the battery going in must be leased to the vehicle's own fleet.
+    let (mut w, _) = bank();
+    w.ok("dave", Call::RegisterVehicle { vehicle: sym("TAXI-D") });
+    let offer = LeaseTerms { lessee: account("dave"), ..pool_b(&mut w) };
+    let lessee_signature = w.lessee_signs("dave", &offer);
+    w.ok("issuer", Call::OpenLease { terms: offer, lessee_signature });
+    w.ok(
+        "operator",
+        Call::MoveCustody { serial: serial("B9"), to: Custody::Vehicle(sym("TAXI-D")) },
+    );
+    let before = cash(&w, "dave");
+    let call = w.swap_call("controller", swap(STATION, 1, "TAXI-D", "B9", "B2", 100));
+    let receipt = w.submit("controller", call);
+    assert_eq!(receipt.outcome, TxOutcome::Disputed(ErrorCode::BatteryNotLeased));
+    assert_eq!(cash(&w, "dave"), before);
+}

@@ -67,7 +67,7 @@ pub(crate) fn open(
         span.and_then(|s| s.checked_add(terms.grace_ms)).and_then(|s| s.checked_add(cx.ctx.time.0));
     ensure(last.is_some(), ErrorCode::OutOfRange)?;
     let batteries = class_batteries(cx, &terms.class)?;
-    ensure(class.battery_count > 0 && !batteries.is_empty(), ErrorCode::NoRevenue)?;
+    ensure(!batteries.is_empty(), ErrorCode::NoRevenue)?;
     let cash = cash_of(cx, terms)?;
     let id = terms.id();
     ensure(cx.get::<Lease>(&Key::Lease(id))?.is_none(), ErrorCode::AlreadyExists)?;
