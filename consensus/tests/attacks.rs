@@ -1,10 +1,10 @@
 //! An outside attacker's reproductions against the consensus crate: byzantine peers, crashes at
-//! the worst moment, torn journals and inputs at every limit. Each `#[ignore]`d test asserts the
-//! correct behaviour and fails today (its reason names the finding); the others are attacks the
-//! crate correctly refuses, kept as regressions.
-//!
-//! Findings 1 to 5 reproduce against commit 2c40078 (the crate as committed when they were
-//! written); once a fix lands, drop the test's `#[ignore]`.
+//! the worst moment, torn journals and inputs at every limit. Findings 1 to 5 (poisoned
+//! payloads that make a torn tail read as corruption or hide a synced turn, damage to a synced
+//! turn read as a torn tail, full answers to repeated block and certificate requests) failed
+//! against commit 2c40078 and pass since the journal's salted, length-carrying, echoed commits
+//! and the per-request answer limit; the other tests are attacks the crate refused from the
+//! start. All are kept as regressions.
 
 // Test helpers panic on purpose: a failed set-up is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -146,7 +146,6 @@ fn poisoned_payload() -> (Vec<u8>, Vec<u8>) {
 }
 
 #[test]
-#[ignore = "finding 1: a block payload with fake commit frames turns a torn journal tail into 'corrupt': the node can never restart"]
 fn poisoned_payload_and_a_torn_write_must_not_brick_the_node() {
     // A byzantine leader (or any user whose transaction lands in a payload) embeds two fake
     // commit frames in its block. An honest node notarizes it, so the block is journaled right
@@ -189,7 +188,6 @@ fn poisoned_payload_and_a_torn_write_must_not_brick_the_node() {
 }
 
 #[test]
-#[ignore = "finding 2: damage to the last synced turn followed by a valid commit is read as a torn tail; the synced Nullify vanishes and the node signs Finalize for the same view"]
 fn damaged_synced_turn_followed_by_a_valid_commit_must_not_be_dropped() {
     // frame.rs: "A bad frame is corruption, and stops the node, only when a valid commit follows
     // it". Here the last synced turn (the node's Nullify(1), already broadcast) loses its tail
@@ -237,7 +235,6 @@ fn damaged_synced_turn_followed_by_a_valid_commit_must_not_be_dropped() {
 }
 
 #[test]
-#[ignore = "finding 5: a payload stuffed with commit look-alikes hides the next valid commit from the damage scan: a damaged synced turn plus the synced notarize after it vanish, and the node notarizes a second block in the view"]
 fn commit_look_alikes_in_a_payload_do_not_hide_synced_turns() {
     // The damage scan decides "corruption" (stop) versus "torn tail" (truncate) by looking for a
     // valid commit after the damage. A byzantine leader's 1 MiB payload is a wall of 20-byte
@@ -302,7 +299,6 @@ fn node_holding_a_big_block(net: &Net, bytes: usize) -> (Core, Block) {
 }
 
 #[test]
-#[ignore = "finding 3: every copy of a 45-byte block request is answered with the whole block (1 MiB): unbounded amplification"]
 fn repeated_block_requests_are_not_answered_in_full_every_time() {
     // A byzantine peer repeats `Request::Block(d)` for a block with a 1 MiB payload. Each
     // request is a few dozen bytes; each answer is the block. The core rate-limits help to once
@@ -329,7 +325,6 @@ fn repeated_block_requests_are_not_answered_in_full_every_time() {
 }
 
 #[test]
-#[ignore = "finding 4: every copy of a certificate request for a settled view is answered with the best finalization (n = 100: ~6.5 KB per 13-byte request)"]
 fn repeated_certificate_requests_for_settled_views_are_rate_limited() {
     // At n = 100 a finalization carries 67 signatures. A byzantine peer floods
     // `Request::Certificates(v)` for any settled view v; each one is answered in full.
