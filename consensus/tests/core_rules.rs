@@ -3,124 +3,16 @@
 // Test helpers panic on purpose: a failed set-up is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use volt_consensus::core::{Config, Core, Input, Output, Rejection, Timeouts, Timer, TimerKind};
+use volt_consensus::core::{Core, Input, Output, Rejection, Timeouts, Timer, TimerKind};
 use volt_consensus::journal::Record;
 use volt_consensus::sim::persistence_order_holds;
 use volt_consensus::types::{
-    Block, Certificate, Epoch, Message, Proposal, Request, Round, SignedVote, ValidatorIndex, View,
-    Vote,
+    Block, Epoch, Message, Proposal, Request, Round, ValidatorIndex, View, Vote,
 };
-use volt_consensus::validators::{ValidatorSet, sign_vote};
-use volt_proto::sig::Keypair;
-use volt_proto::{ChainId, Hash, Height};
+use volt_proto::{Hash, Height};
 
-/// Node under test: validator 2 of 4 (leader of views 2 and 6). Leader of view 1 is 1.
-const ME: ValidatorIndex = 2;
-
-struct H {
-    keys: Vec<Keypair>,
-    set: ValidatorSet,
-    chain: ChainId,
-    genesis: Block,
-}
-
-impl H {
-    fn new(n: usize) -> H {
-        let keys: Vec<Keypair> =
-            (0..n).map(|i| Keypair::for_testing(&format!("core-test-{i}"))).collect();
-        H {
-            set: ValidatorSet::from_keypairs(&keys).unwrap(),
-            keys,
-            chain: ChainId::new("core-test").unwrap(),
-            genesis: Block::genesis(Epoch(0), b"genesis".to_vec()),
-        }
-    }
-
-    fn config(&self, me: ValidatorIndex) -> Config {
-        Config {
-            chain_id: self.chain.clone(),
-            epoch: Epoch(0),
-            validators: self.set.clone(),
-            me,
-            key: self.keys[usize::from(me)].clone(),
-            timeouts: Timeouts::default(),
-            canary: Default::default(),
-        }
-    }
-
-    /// A started node.
-    fn core(&self, me: ValidatorIndex) -> Core {
-        let mut core = Core::new(self.config(me), self.genesis.clone(), &[]).unwrap();
-        core.handle(0, Input::Start);
-        core
-    }
-
-    fn vote(&self, signer: ValidatorIndex, vote: Vote) -> SignedVote {
-        sign_vote(&self.keys[usize::from(signer)], &self.chain, signer, vote)
-    }
-
-    fn block(&self, view: u64, parent: &Block, payload: &[u8]) -> Block {
-        Block {
-            epoch: Epoch(0),
-            view: View(view),
-            height: Height(parent.height.0 + 1),
-            parent_view: parent.view,
-            parent: parent.digest(),
-            payload: payload.to_vec(),
-        }
-    }
-
-    fn propose(&self, block: &Block) -> Message {
-        let leader = self.set.leader(block.view);
-        Message::Propose {
-            block: block.clone(),
-            vote: self.vote(leader, Vote::Notarize(block.proposal())),
-        }
-    }
-
-    fn cert(&self, vote: Vote, signers: &[ValidatorIndex]) -> Certificate {
-        let sigs: Vec<_> = signers.iter().map(|s| (*s, self.vote(*s, vote).signature)).collect();
-        Certificate::from_votes(vote, self.set.len(), &sigs)
-    }
-}
-
-fn nullify(view: u64) -> Vote {
-    Vote::Nullify(Round { epoch: Epoch(0), view: View(view) })
-}
-
-fn msg(from: ValidatorIndex, message: &Message) -> Input {
-    Input::Message { from, bytes: message.encode() }
-}
-
-fn sent(outputs: &[Output]) -> Vec<Message> {
-    outputs
-        .iter()
-        .filter_map(|o| match o {
-            Output::Broadcast(m) | Output::Send { message: m, .. } => Some(m.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
-fn own_votes(outputs: &[Output]) -> Vec<Vote> {
-    sent(outputs)
-        .into_iter()
-        .filter_map(|m| match m {
-            Message::Vote(v) | Message::Propose { vote: v, .. } if v.signer == ME => Some(v.vote),
-            _ => None,
-        })
-        .collect()
-}
-
-fn journal(outputs: &[Output]) -> Vec<Record> {
-    outputs
-        .iter()
-        .filter_map(|o| match o {
-            Output::JournalAppend(r) => Some(r.clone()),
-            _ => None,
-        })
-        .collect()
-}
+mod common;
+use common::*;
 
 /// Delivers a valid proposal of view 1 and the app's approval; returns the block and outputs.
 fn notarize_view_1(h: &H, core: &mut Core) -> (Block, Vec<Output>) {
