@@ -219,12 +219,12 @@ fn canary_help_before_verifying_is_caught() {
 #[test]
 fn canary_journal_without_commits_is_caught() {
     // Proves issue 8 defect 6 is caught: without commit frames a crash that leaves a hole in
-    // the unsynced tail makes the journal refuse to open.
-    // A storm tears a few dozen turns; a hole before a kept page is needed, so not every run
-    // shows it: at least one of eight must (about three do).
+    // the unsynced tail makes the journal refuse to open. A storm's crashes all land inside a
+    // turn and a torn write spanning two pages always loses one before a kept one, so every
+    // run shows it.
     let (caught, runs, first) =
         canary_runs(Canary::JournalWithoutCommits, &short(Mix::CrashStorm, 8));
-    assert!(caught >= 1, "unnoticed in all {runs} runs");
+    assert_eq!(caught, runs, "unnoticed in {} of {runs} runs", runs - caught);
     assert!(first.iter().any(|v| v.contains("cannot reopen")), "{first:?}");
 }
 

@@ -366,9 +366,11 @@ impl Sim {
             }
             Event::Crash { slot } => {
                 if self.nodes[slot].core.is_some() {
-                    // Half the time the crash lands inside the node's next turn, between two
-                    // of its outputs (possibly before the journal sync).
-                    if self.rng.chance(500) {
+                    // Half the time (every time in a crash storm, which exists to tear the
+                    // journal) the crash lands inside the node's next turn, between two of its
+                    // outputs (possibly before the journal sync).
+                    let storm = self.scenario.mix == Mix::CrashStorm;
+                    if storm || self.rng.chance(500) {
                         self.nodes[slot].crash_in_turn = true;
                     } else {
                         self.crash(slot);
@@ -453,11 +455,17 @@ impl Sim {
                 disk.crash(self.rng.below(pending as u64 + 1) as usize);
             } else {
                 // The write-back cache flushed pages out of order: each page of the unsynced
-                // write survived or not, and lost ones read as zeros (holes before kept pages).
-                let holes: Vec<_> = (0..pending.div_ceil(PAGE_BYTES))
-                    .filter(|_| self.rng.chance(500))
-                    .map(|p| p * PAGE_BYTES..(p + 1) * PAGE_BYTES)
-                    .collect();
+                // write survived or not, and lost ones read as zeros. The adversarial case is
+                // forced whenever the write spans two pages: at least one page before the last
+                // is lost and the last one is kept (a hole before kept data).
+                let pages = pending.div_ceil(PAGE_BYTES);
+                let mut lost: Vec<usize> =
+                    (0..pages.saturating_sub(1)).filter(|_| self.rng.chance(500)).collect();
+                if lost.is_empty() && pages >= 2 {
+                    lost.push(self.rng.below(pages as u64 - 1) as usize);
+                }
+                let holes: Vec<_> =
+                    lost.into_iter().map(|p| p * PAGE_BYTES..(p + 1) * PAGE_BYTES).collect();
                 disk.crash_with_holes(pending, &holes);
             }
             node.disk = Some(disk);
