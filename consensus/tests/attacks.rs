@@ -9,102 +9,18 @@
 // Test helpers panic on purpose: a failed set-up is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use volt_consensus::core::{Config, Core, Input, Output, Rejection, Timeouts, Timer, TimerKind};
+use volt_consensus::core::{Core, Input, Output, Rejection, Timer, TimerKind};
 use volt_consensus::journal::{self, Journal, JournalError, JournalStorage, MemoryStorage, Record};
 use volt_consensus::types::{
-    Block, Certificate, Epoch, Message, Request, Round, SignedVote, VIEWS_AHEAD_MAX,
-    ValidatorIndex, View, Vote,
+    Block, Certificate, Epoch, Message, Request, Round, VIEWS_AHEAD_MAX, ValidatorIndex, View, Vote,
 };
-use volt_consensus::validators::{ValidatorSet, sign_vote};
-use volt_proto::sig::Keypair;
-use volt_proto::{ChainId, Height};
+use volt_proto::Height;
 
-// ----- harness -----
-
-struct Net {
-    keys: Vec<Keypair>,
-    set: ValidatorSet,
-    chain: ChainId,
-    genesis: Block,
-}
-
-impl Net {
-    fn new(n: usize) -> Net {
-        let keys: Vec<Keypair> =
-            (0..n).map(|i| Keypair::for_testing(&format!("attack-{i}"))).collect();
-        Net {
-            set: ValidatorSet::from_keypairs(&keys).unwrap(),
-            keys,
-            chain: ChainId::new("attack-test").unwrap(),
-            genesis: Block::genesis(Epoch(0), b"genesis".to_vec()),
-        }
-    }
-
-    fn config(&self, me: ValidatorIndex) -> Config {
-        Config {
-            chain_id: self.chain.clone(),
-            epoch: Epoch(0),
-            validators: self.set.clone(),
-            me,
-            key: self.keys[usize::from(me)].clone(),
-            timeouts: Timeouts::default(),
-            canary: Default::default(),
-        }
-    }
-
-    fn core_from(&self, me: ValidatorIndex, records: &[Record]) -> Core {
-        Core::new(self.config(me), self.genesis.clone(), records).unwrap()
-    }
-
-    fn vote(&self, signer: ValidatorIndex, vote: Vote) -> SignedVote {
-        sign_vote(&self.keys[usize::from(signer)], &self.chain, signer, vote)
-    }
-
-    fn block(&self, view: u64, parent: &Block, payload: Vec<u8>) -> Block {
-        Block {
-            epoch: Epoch(0),
-            view: View(view),
-            height: Height(parent.height.0 + 1),
-            parent_view: parent.view,
-            parent: parent.digest(),
-            payload,
-        }
-    }
-
-    fn propose(&self, block: &Block) -> Message {
-        let leader = self.set.leader(block.view);
-        Message::Propose {
-            block: block.clone(),
-            vote: self.vote(leader, Vote::Notarize(block.proposal())),
-        }
-    }
-
-    fn cert(&self, vote: Vote, signers: &[ValidatorIndex]) -> Certificate {
-        let sigs: Vec<_> = signers.iter().map(|s| (*s, self.vote(*s, vote).signature)).collect();
-        Certificate::from_votes(vote, self.set.len(), &sigs)
-    }
-}
-
-fn nullify(view: u64) -> Vote {
-    Vote::Nullify(Round { epoch: Epoch(0), view: View(view) })
-}
-
-fn msg(from: ValidatorIndex, message: &Message) -> Input {
-    Input::Message { from, bytes: message.encode() }
-}
-
-fn sends(outputs: &[Output]) -> Vec<Message> {
-    outputs
-        .iter()
-        .filter_map(|o| match o {
-            Output::Broadcast(m) | Output::Send { message: m, .. } => Some(m.clone()),
-            _ => None,
-        })
-        .collect()
-}
+mod common;
+use common::*;
 
 fn own_votes(outputs: &[Output], me: ValidatorIndex) -> Vec<Vote> {
-    sends(outputs)
+    sent(outputs)
         .into_iter()
         .filter_map(|m| match m {
             Message::Vote(v) | Message::Propose { vote: v, .. } if v.signer == me => Some(v.vote),
@@ -154,14 +70,14 @@ fn poisoned_payload_and_a_torn_write_must_not_brick_the_node() {
     // be truncated; the replay instead reports corruption and the node refuses to start, for
     // good. Every honest notarizer journals the same bytes, so a site-wide power loss bricks
     // f+1 of them at once.
-    let net = Net::new(4);
+    let net = H::new(4);
     let me = 2;
     let mut j = Journal::open(MemoryStorage::new()).unwrap().0;
     let mut core = net.core_from(me, &[]);
     journal_turn(&mut j, &core.handle(0, Input::Start), true);
 
     let (payload, fake_second) = poisoned_payload();
-    let block = net.block(1, &net.genesis, payload);
+    let block = net.block(1, &net.genesis, &payload);
     journal_turn(&mut j, &core.handle(1, msg(1, &net.propose(&block))), true);
     let out =
         core.handle(2, Input::Verified { view: View(1), digest: block.digest(), valid: true });
@@ -197,7 +113,7 @@ fn damaged_synced_turn_followed_by_a_valid_commit_must_not_be_dropped() {
     // the synced turn for a torn tail and drops it silently. Restarted, the node signs
     // Finalize(1) after having sent Nullify(1): the conflicting pair that lets a view be both
     // nullified and finalized.
-    let net = Net::new(4);
+    let net = H::new(4);
     let me = 2;
     let mut j = Journal::open(MemoryStorage::new()).unwrap().0;
     let mut core = net.core_from(me, &[]);
@@ -221,7 +137,7 @@ fn damaged_synced_turn_followed_by_a_valid_commit_must_not_be_dropped() {
         Ok((_, replay)) => {
             let mut restarted = net.core_from(me, &replay.records);
             let mut signed = own_votes(&restarted.handle(2000, Input::Start), me);
-            let block = net.block(1, &net.genesis, b"b1".to_vec());
+            let block = net.block(1, &net.genesis, b"b1");
             let notarization = net.cert(Vote::Notarize(block.proposal()), &[0, 1, 3]);
             signed.extend(own_votes(
                 &restarted.handle(2001, msg(0, &Message::Certificate(notarization))),
@@ -243,7 +159,7 @@ fn commit_look_alikes_in_a_payload_do_not_hide_synced_turns() {
     // back) before it reaches the real commit that closes the synced turn holding the block and
     // the node's Notarize. With any damage in the synced turn before it, replay drops both turns
     // silently, and the restarted node notarizes the leader's second block for the same view.
-    let net = Net::new(4);
+    let net = H::new(4);
     let me = 2;
     let mut j = Journal::open(MemoryStorage::new()).unwrap().0;
     let mut core = net.core_from(me, &[]);
@@ -260,7 +176,7 @@ fn commit_look_alikes_in_a_payload_do_not_hide_synced_turns() {
         payload.extend_from_slice(&[0xa5; 8]);
         payload.extend_from_slice(&claimed);
     }
-    let first = net.block(1, &net.genesis, payload);
+    let first = net.block(1, &net.genesis, &payload);
     journal_turn(&mut j, &core.handle(1, msg(1, &net.propose(&first))), true);
     let out =
         core.handle(2, Input::Verified { view: View(1), digest: first.digest(), valid: true });
@@ -275,7 +191,7 @@ fn commit_look_alikes_in_a_payload_do_not_hide_synced_turns() {
         Ok((_, replay)) => {
             let mut restarted = net.core_from(me, &replay.records);
             restarted.handle(3000, Input::Start);
-            let second = net.block(1, &net.genesis, b"the leader's second block".to_vec());
+            let second = net.block(1, &net.genesis, b"the leader's second block");
             restarted.handle(3001, msg(1, &net.propose(&second)));
             let out = restarted.handle(
                 3002,
@@ -290,10 +206,10 @@ fn commit_look_alikes_in_a_payload_do_not_hide_synced_turns() {
 }
 
 /// A node holding one block with a payload of `bytes`.
-fn node_holding_a_big_block(net: &Net, bytes: usize) -> (Core, Block) {
+fn node_holding_a_big_block(net: &H, bytes: usize) -> (Core, Block) {
     let mut core = net.core_from(2, &[]);
     core.handle(0, Input::Start);
-    let block = net.block(1, &net.genesis, vec![7u8; bytes]);
+    let block = net.block(1, &net.genesis, &vec![7u8; bytes]);
     core.handle(1, msg(1, &net.propose(&block)));
     (core, block)
 }
@@ -305,14 +221,14 @@ fn repeated_block_requests_are_not_answered_in_full_every_time() {
     // per (peer, view) but answers fetches without any limit, so 100 requests in one
     // millisecond cost 100 MiB of sends. A peer's own fetch is repeated no sooner than
     // `fetch_retry_ms`; the answers to one peer need no more.
-    let net = Net::new(4);
+    let net = H::new(4);
     let (mut core, block) = node_holding_a_big_block(&net, 1024 * 1024);
     let request = Message::Request(Request::Block(block.digest()));
     let request_bytes = request.encode().len();
     let mut sent_bytes = 0usize;
     let mut answers = 0usize;
     for _ in 0..100 {
-        for m in sends(&core.handle(10, msg(3, &request))) {
+        for m in sent(&core.handle(10, msg(3, &request))) {
             sent_bytes += m.encode().len();
             answers += 1;
         }
@@ -328,11 +244,11 @@ fn repeated_block_requests_are_not_answered_in_full_every_time() {
 fn repeated_certificate_requests_for_settled_views_are_rate_limited() {
     // At n = 100 a finalization carries 67 signatures. A byzantine peer floods
     // `Request::Certificates(v)` for any settled view v; each one is answered in full.
-    let net = Net::new(100);
+    let net = H::new(100);
     let me = 2;
     let mut core = net.core_from(me, &[]);
     core.handle(0, Input::Start);
-    let block = net.block(1, &net.genesis, b"b1".to_vec());
+    let block = net.block(1, &net.genesis, b"b1");
     let signers: Vec<ValidatorIndex> = (10..77).collect();
     core.handle(1, Input::Blocks(vec![])); // no-op turn
     core.handle(2, msg(1, &net.propose(&block)));
@@ -345,7 +261,7 @@ fn repeated_certificate_requests_for_settled_views_are_rate_limited() {
     let mut answers = 0usize;
     let mut sent_bytes = 0usize;
     for _ in 0..100 {
-        for m in sends(&core.handle(10, msg(50, &request))) {
+        for m in sent(&core.handle(10, msg(50, &request))) {
             sent_bytes += m.encode().len();
             answers += 1;
         }
@@ -363,7 +279,7 @@ fn repeated_certificate_requests_for_settled_views_are_rate_limited() {
 fn forged_certificates_are_refused() {
     // A byzantine peer tries certificates with too few signers, a duplicated signature, a
     // stray bitmap bit, a signature from another kind and another epoch.
-    let net = Net::new(4);
+    let net = H::new(4);
     let mut core = net.core_from(2, &[]);
     core.handle(0, Input::Start);
     let good = net.cert(nullify(1), &[0, 1, 3]);
@@ -378,7 +294,7 @@ fn forged_certificates_are_refused() {
     let mut long_bitmap = good.clone();
     long_bitmap.signers.push(0);
     let other_kind = {
-        let b = net.block(1, &net.genesis, vec![]);
+        let b = net.block(1, &net.genesis, &[]);
         let notarize = net.cert(Vote::Notarize(b.proposal()), &[0, 1, 3]);
         Certificate { vote: Vote::Finalize(b.proposal()), ..notarize }
     };
@@ -397,7 +313,7 @@ fn forged_certificates_are_refused() {
 fn forged_stale_nullify_buys_no_certificate_even_at_n_100() {
     // A stale nullify with a bad signature, or relayed by a peer that did not sign it, earns
     // no help; a real one earns one certificate, once.
-    let net = Net::new(100);
+    let net = H::new(100);
     let mut core = net.core_from(2, &[]);
     core.handle(0, Input::Start);
     let signers: Vec<ValidatorIndex> = (10..77).collect();
@@ -405,20 +321,20 @@ fn forged_stale_nullify_buys_no_certificate_even_at_n_100() {
     assert_eq!(core.view(), View(2));
     let mut forged = net.vote(50, nullify(1));
     forged.signature = net.vote(51, nullify(1)).signature;
-    assert!(sends(&core.handle(2, msg(50, &Message::Vote(forged)))).is_empty());
+    assert!(sent(&core.handle(2, msg(50, &Message::Vote(forged)))).is_empty());
     let relayed = net.vote(60, nullify(1));
-    assert!(sends(&core.handle(2, msg(61, &Message::Vote(relayed)))).is_empty());
+    assert!(sent(&core.handle(2, msg(61, &Message::Vote(relayed)))).is_empty());
     let real = net.vote(50, nullify(1));
-    assert_eq!(sends(&core.handle(2, msg(50, &Message::Vote(real)))).len(), 1);
+    assert_eq!(sent(&core.handle(2, msg(50, &Message::Vote(real)))).len(), 1);
     for _ in 0..10 {
-        assert!(sends(&core.handle(3, msg(50, &Message::Vote(real)))).is_empty());
+        assert!(sent(&core.handle(3, msg(50, &Message::Vote(real)))).is_empty());
     }
 }
 
 #[test]
 fn far_future_votes_and_proposals_keep_no_state() {
     // Votes and proposals beyond VIEWS_AHEAD_MAX are dropped before any state is kept.
-    let net = Net::new(4);
+    let net = H::new(4);
     let mut core = net.core_from(2, &[]);
     core.handle(0, Input::Start);
     let held = core.views_held();
@@ -426,7 +342,7 @@ fn far_future_votes_and_proposals_keep_no_state() {
         let view = 1 + VIEWS_AHEAD_MAX + k;
         core.handle(1, msg(3, &Message::Vote(net.vote(3, nullify(view)))));
         let leader = net.set.leader(View(view));
-        let mut b = net.block(view, &net.genesis, vec![1; 1000]);
+        let mut b = net.block(view, &net.genesis, &[1; 1000]);
         b.view = View(view);
         let p = Message::Propose {
             block: b.clone(),
@@ -442,7 +358,7 @@ fn far_future_votes_and_proposals_keep_no_state() {
 fn garbage_unknown_peers_and_unwanted_blocks_are_refused() {
     // Random bytes, a transport peer outside the set, unasked-for blocks and an over-long
     // answer are dropped without panics.
-    let net = Net::new(4);
+    let net = H::new(4);
     let mut core = net.core_from(2, &[]);
     core.handle(0, Input::Start);
     let mut seed = 0x1234_5678_u64;
@@ -459,7 +375,7 @@ fn garbage_unknown_peers_and_unwanted_blocks_are_refused() {
     }
     core.handle(1, Input::Message { from: 9, bytes: vec![] });
     assert_eq!(core.counters().get(Rejection::UnknownSigner), 1);
-    let b = net.block(1, &net.genesis, vec![]);
+    let b = net.block(1, &net.genesis, &[]);
     core.handle(1, msg(1, &Message::Blocks(vec![b.clone()])));
     assert_eq!(core.counters().get(Rejection::Unwanted), 1);
     core.handle(1, msg(1, &Message::Blocks(vec![b; 17])));
@@ -471,9 +387,9 @@ fn a_torn_unsynced_turn_is_truncated_at_every_cut() {
     // Crash before the sync of the turn that notarizes a block: every cut of the unsynced
     // bytes replays the synced prefix and the node, restarted, may still notarize view 1
     // once (it never sent the lost vote).
-    let net = Net::new(4);
+    let net = H::new(4);
     let me = 2;
-    let block = net.block(1, &net.genesis, vec![9u8; 300]);
+    let block = net.block(1, &net.genesis, &[9u8; 300]);
     let mut j = Journal::open(MemoryStorage::new()).unwrap().0;
     let mut core = net.core_from(me, &[]);
     journal_turn(&mut j, &core.handle(0, Input::Start), true);
@@ -494,7 +410,7 @@ fn a_torn_unsynced_turn_is_truncated_at_every_cut() {
 #[test]
 fn a_single_validator_finalizes_alone() {
     // n = 1: quorum 1, the node leads every view; it must finalize without peers.
-    let net = Net::new(1);
+    let net = H::new(1);
     let mut core = net.core_from(0, &[]);
     let mut outputs = core.handle(0, Input::Start);
     let mut now = 0;
@@ -514,7 +430,7 @@ fn a_single_validator_finalizes_alone() {
 fn proposal_parent_far_below_is_never_a_panic() {
     // A byzantine leader names a parent view far below with an absurd height: the node fetches
     // a bounded number of certificates and does not panic.
-    let net = Net::new(4);
+    let net = H::new(4);
     let mut core = net.core_from(2, &[]);
     core.handle(0, Input::Start);
     let leader = net.set.leader(View(1));
@@ -540,7 +456,7 @@ fn restart_with_an_older_application_store_signs_nothing_below_the_floor() {
     // pruned: floor 41, Nullify(1) dropped). The application store was not durable and the node
     // restarts from genesis with the pruned journal. A notarization of view 1 must not make it
     // sign Finalize(1).
-    let net = Net::new(4);
+    let net = H::new(4);
     let me = 2;
     let mut j = Journal::open(MemoryStorage::new()).unwrap().0;
     let mut core = net.core_from(me, &[]);
@@ -551,7 +467,7 @@ fn restart_with_an_older_application_store_signs_nothing_below_the_floor() {
     let mut chain = vec![net.genesis.clone()];
     for v in 1..=40 {
         let parent = chain.last().unwrap().clone();
-        chain.push(net.block(v, &parent, format!("b{v}").into_bytes()));
+        chain.push(net.block(v, &parent, format!("b{v}").as_bytes()));
     }
     let tip = chain.last().unwrap().clone();
     let fin = net.cert(Vote::Finalize(tip.proposal()), &[0, 1, 3]);

@@ -480,19 +480,6 @@ fn finding_14_a_delegate_cannot_lease_its_principals_class_to_itself() {
     }
 }
 
-/// POOL-B over B9 (the issuer's class through its delegation) and the fleet's terms for it.
-fn pool_b(w: &mut World, deposit: u128) -> LeaseTerms {
-    let call = Call::CreateBatteryClass {
-        class: sym("POOL-B"),
-        name: text("spare"),
-        supply_max: Amount(10),
-        batteries: vec![serial("B9")],
-        revenue_currency: sym("HKD"),
-    };
-    w.ok("issuer", call);
-    LeaseTerms { class: sym("POOL-B"), deposit: Amount(deposit), ..terms(w, 2) }
-}
-
 // ----------------------------------------------------------------------------------------------
 // Attacks that were refused: regressions.
 // ----------------------------------------------------------------------------------------------

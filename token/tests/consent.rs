@@ -255,25 +255,12 @@ fn finding_6_a_deposit_never_lands_on_a_frozen_lessee() {
     invariants::check(&w.state).unwrap();
 }
 
-/// POOL-B over B9 (the issuer's class, with no lease yet) and terms for it.
-fn pool_b(w: &mut World) -> LeaseTerms {
-    let call = Call::CreateBatteryClass {
-        class: sym("POOL-B"),
-        name: text("spare"),
-        supply_max: Amount(10),
-        batteries: vec![serial("B9")],
-        revenue_currency: sym("HKD"),
-    };
-    w.ok("issuer", call);
-    LeaseTerms { class: sym("POOL-B"), ..terms(w, 2) }
-}
-
 #[test]
 fn finding_7_signed_terms_bind_their_lessor_and_lapse() {
     // Proves a lessee's signed offer opens only on its named lessor's side, and not after its
     // offer expiry.
     let (mut w, _) = bank();
-    let offer = pool_b(&mut w);
+    let offer = pool_b(&mut w, DEPOSIT);
     let lessee_signature = w.lessee_signs("fleet", &offer);
     let open = Call::OpenLease { terms: offer.clone(), lessee_signature };
     refused(&mut w, "mallory", open.clone(), ErrorCode::NotOwner);
@@ -322,7 +309,7 @@ fn finding_9_lumps_reach_holders_fairly() {
     // Proves revenue held at zero supply is released per unissued share (one share takes one
     // hundredth), and prepaid rent reaches the class only as each period starts.
     let (mut w, id) = bank();
-    let offer = pool_b(&mut w);
+    let offer = pool_b(&mut w, DEPOSIT);
     let _ = offer;
     w.ok("dave", Call::DepositRevenue { class: sym("POOL-B"), amount: Amount(1_000) });
     w.ok(
@@ -515,7 +502,7 @@ fn a_delegate_may_not_lease_to_itself_but_the_issuer_may() {
     // Proves the self-dealing rule binds delegates only: the class's own issuer may lease its
     // class to itself.
     let (mut w, _) = bank();
-    let mut offer = pool_b(&mut w);
+    let mut offer = pool_b(&mut w, DEPOSIT);
     offer.lessee = account("operator");
     let lessee_signature = w.lessee_signs("operator", &offer);
     let call = Call::OpenLease { terms: offer.clone(), lessee_signature };
@@ -534,7 +521,7 @@ fn a_swap_never_charges_a_fleet_for_a_battery_leased_to_another() {
     // Proves the battery going in must be leased to the vehicle's own fleet.
     let (mut w, _) = bank();
     w.ok("dave", Call::RegisterVehicle { vehicle: sym("TAXI-D") });
-    let offer = LeaseTerms { lessee: account("dave"), ..pool_b(&mut w) };
+    let offer = LeaseTerms { lessee: account("dave"), ..pool_b(&mut w, DEPOSIT) };
     let lessee_signature = w.lessee_signs("dave", &offer);
     w.ok("issuer", Call::OpenLease { terms: offer, lessee_signature });
     w.ok(

@@ -49,6 +49,11 @@ impl H {
     }
 
     /// A started node.
+    /// A core for validator `me` restarted from `records` (not started).
+    pub fn core_from(&self, me: ValidatorIndex, records: &[Record]) -> Core {
+        Core::new(self.config(me), self.genesis.clone(), records).unwrap()
+    }
+
     pub fn core(&self, me: ValidatorIndex) -> Core {
         let mut core = Core::new(self.config(me), self.genesis.clone(), &[]).unwrap();
         core.handle(0, Input::Start);

@@ -131,3 +131,16 @@ pub fn cash(w: &World, name: &str) -> u128 {
 pub fn lease(w: &World, id: Hash) -> Lease {
     w.state.record(&Key::Lease(id)).unwrap().unwrap()
 }
+
+/// POOL-B over B9 (the issuer's class, with no lease yet) and terms for it with `deposit`.
+pub fn pool_b(w: &mut World, deposit: u128) -> LeaseTerms {
+    let call = Call::CreateBatteryClass {
+        class: sym("POOL-B"),
+        name: text("spare"),
+        supply_max: Amount(10),
+        batteries: vec![serial("B9")],
+        revenue_currency: sym("HKD"),
+    };
+    w.ok("issuer", call);
+    LeaseTerms { class: sym("POOL-B"), deposit: Amount(deposit), ..terms(w, 2) }
+}
