@@ -34,4 +34,8 @@ pub use types::{
 #[allow(missing_docs, clippy::all, clippy::unwrap_used, clippy::expect_used)]
 pub mod grpc {
     tonic::include_proto!("volt.ledger.v1");
+
+    /// The encoded file descriptor set of `volt/ledger.proto`, for gRPC server reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/ledger_descriptor.bin"));
 }

@@ -59,6 +59,9 @@ pub enum Domain {
     Nullify = 17,
     /// A consensus `Finalize` vote.
     Finalize = 18,
+    /// A validator's vote on the state root after executing a finalized block (a state
+    /// certificate is 2f+1 of them).
+    StateRoot = 19,
 }
 
 /// The exact bytes signed for `payload` in `domain` on chain `chain_id`.
