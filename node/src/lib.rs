@@ -25,6 +25,7 @@
 
 // Only the binary reads the wall clock, to print elapsed time; the library takes none.
 
+pub mod certificate;
 pub mod load;
 pub mod mempool;
 pub mod payload;
