@@ -502,10 +502,12 @@ pub enum ConfigError {
         source: GenesisError,
     },
     /// A file would be overwritten.
-    #[error("{}: already exists; refusing to overwrite it", path.display())]
+    #[error("{}: already exists; refusing to overwrite it{hint}", path.display())]
     Exists {
         /// The file.
         path: PathBuf,
+        /// What to do instead, if anything (`" (pass --force to replace it)"`).
+        hint: &'static str,
     },
     /// A file could not be written.
     #[error("{}: cannot write it: {source}", path.display())]
@@ -593,7 +595,7 @@ pub fn init_home(
 ) -> Result<Vec<PathBuf>, ConfigError> {
     let config = NodeConfig::file_in(home);
     if config.exists() {
-        return Err(ConfigError::Exists { path: config });
+        return Err(ConfigError::Exists { path: config, hint: "" });
     }
     std::fs::create_dir_all(home)
         .map_err(|source| ConfigError::Write { path: home.into(), source })?;
@@ -611,7 +613,7 @@ pub fn init_home(
         .open(&config)
         .map_err(|e| {
             if e.kind() == std::io::ErrorKind::AlreadyExists {
-                ConfigError::Exists { path: config.clone() }
+                ConfigError::Exists { path: config.clone(), hint: "" }
             } else {
                 write(e)
             }

@@ -108,8 +108,8 @@ pub fn run(cmd: GenesisCommand) -> anyhow::Result<()> {
 fn write(out: &Path, force: bool, doc: &GenesisDoc) -> anyhow::Result<()> {
     doc.validate().context("the embedded genesis is invalid")?;
     if out.exists() && !force {
-        return Err(ConfigError::Exists { path: out.into() })
-            .context("pass --force to replace it");
+        let hint = " (pass --force to replace it)";
+        return Err(ConfigError::Exists { path: out.into(), hint }.into());
     }
     config::write_genesis(out, doc)?;
     println!("wrote {}: genesis {} (chain {})", out.display(), doc.id(), doc.chain_id.as_str());
@@ -118,29 +118,49 @@ fn write(out: &Path, force: bool, doc: &GenesisDoc) -> anyhow::Result<()> {
 
 fn show(file: &Path, json: bool) -> anyhow::Result<()> {
     let doc = config::load_genesis(file)?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&summary(&doc))?);
-        return Ok(());
-    }
-    let c = &doc.consensus;
-    println!("genesis     {}", doc.id());
-    println!("chain       {}", doc.chain_id.as_str());
-    println!("time        {} ms since the Unix epoch", doc.genesis_time.0);
-    match doc.key_scheme {
-        KeyScheme::DemoLabels => {
-            println!("keys        DemoLabels: DEMO keys anyone can derive, never for real value")
+    let text = if json {
+        format!("{}\n", serde_json::to_string_pretty(&summary(&doc))?)
+    } else {
+        describe(&doc)
+    };
+    print_all(&text)
+}
+
+/// Writes `text` to stdout; a reader that went away (`| head`) is not an error.
+fn print_all(text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(e).context("cannot write to stdout")
         }
-        KeyScheme::External => println!("keys        External"),
+        _ => Ok(()),
     }
-    println!(
+}
+
+fn describe(doc: &GenesisDoc) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let c = &doc.consensus;
+    let _ = writeln!(s, "genesis     {}", doc.id());
+    let _ = writeln!(s, "chain       {}", doc.chain_id.as_str());
+    let _ = writeln!(s, "time        {} ms since the Unix epoch", doc.genesis_time.0);
+    let keys = match doc.key_scheme {
+        KeyScheme::DemoLabels => "DemoLabels: DEMO keys anyone can derive, never for real value",
+        KeyScheme::External => "External",
+    };
+    let _ = writeln!(s, "keys        {keys}");
+    let _ = writeln!(
+        s,
         "consensus   block interval {} ms, leader timeout {} ms, advance timeout {} ms",
         c.block_interval_ms, c.leader_timeout_ms, c.advance_timeout_ms
     );
-    println!("validators  {}", doc.validators.len());
+    let _ = writeln!(s, "validators  {}", doc.validators.len());
     for v in &doc.validators {
-        println!("  {:<14} {}", v.name, v.account);
+        let _ = writeln!(s, "  {:<14} {}", v.name, v.account);
     }
-    println!(
+    let _ = writeln!(
+        s,
         "fixtures    {} members, {} currencies, {} stations, {} pools, {} batteries, {} vehicles",
         doc.members.len(),
         doc.currencies.len(),
@@ -149,7 +169,7 @@ fn show(file: &Path, json: bool) -> anyhow::Result<()> {
         doc.batteries.len(),
         doc.vehicles.len()
     );
-    Ok(())
+    s
 }
 
 fn summary(doc: &GenesisDoc) -> serde_json::Value {

@@ -38,6 +38,7 @@ Examples:
   volt node run --dev
   volt node run --dev --grpc-listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0
   volt node run --home ~/.volt --log-format json
+  volt node run --home ~/.volt --check       validate config and genesis, do not start
   RUST_LOG=volt_node=debug volt node run --home ~/.volt --data-dir /var/lib/volt";
 
 /// `volt node …`.
@@ -90,6 +91,10 @@ pub struct RunArgs {
     /// The validator's key file [config: key_file; dev mode: the genesis demo key].
     #[arg(long, value_name = "FILE")]
     key_file: Option<PathBuf>,
+    /// Load and validate the config and the genesis, print them, and exit without starting
+    /// (0: both valid, 3: not).
+    #[arg(long)]
+    check: bool,
 }
 
 /// Runs `volt node …`.
@@ -144,6 +149,10 @@ fn run_node(args: RunArgs) -> anyhow::Result<()> {
         check_dev_genesis(&config, &doc)?;
     }
     print_start(&config, &doc);
+    if args.check {
+        println!("config and genesis are valid (--check: not starting)");
+        return Ok(());
+    }
     telemetry::init_logs(config.log_format)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -179,6 +188,10 @@ fn print_start(config: &NodeConfig, doc: &GenesisDoc) {
         if doc.validators.len() == 1 { "" } else { "s" }
     );
     println!("  data    {}", config.data_dir.display());
+    println!(
+        "  listen  grpc {}, metrics {} (configured; the node prints the bound addresses)",
+        config.grpc_listen, config.metrics_listen
+    );
     if config.dev {
         println!(
             "  DEV MODE: one validator; every key in this genesis is a DEMO key anyone can \
