@@ -32,12 +32,12 @@ mod error;
 mod pilot;
 mod validate;
 
+pub use dev::{DEV_CHAIN_ID, DEV_CONSENSUS, dev_pilot};
 pub use doc::{
     Allocation, Balance, BatteryEntry, ConsensusParams, CurrencyEntry, GenesisDoc, KeyScheme,
     LeasePlan, MemberEntry, Placement, PoolEntry, StationEntry, ValidatorEntry, VehicleEntry,
     demo_keypair,
 };
-pub use dev::{DEV_CHAIN_ID, DEV_CONSENSUS, dev_pilot};
 pub use error::GenesisError;
 pub use pilot::{
     PILOT_CHAIN_ID, PILOT_GENESIS_TIME, hong_kong_pilot, hong_kong_pilot_with_validators,

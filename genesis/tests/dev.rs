@@ -40,10 +40,7 @@ fn two_or_three_validators_are_still_refused() {
     // when any one stops.
     for n in [0, 2, 3, 65] {
         let err = hong_kong_pilot_with_validators(n).validate().unwrap_err();
-        assert!(
-            matches!(err, GenesisError::Count { actual, .. } if actual == n),
-            "n = {n}: {err}"
-        );
+        assert!(matches!(err, GenesisError::Count { actual, .. } if actual == n), "n = {n}: {err}");
     }
     hong_kong_pilot_with_validators(1).validate().unwrap();
 }

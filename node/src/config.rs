@@ -241,7 +241,8 @@ impl NodeConfig {
     /// Every range and cross-field rule, checked once; the first problem names its field.
     fn validate(&self, path: &Path) -> Result<(), ConfigError> {
         self.limits.validate(path)?;
-        for (field, addr) in [("grpc_listen", self.grpc_listen), ("metrics_listen", self.metrics_listen)]
+        for (field, addr) in
+            [("grpc_listen", self.grpc_listen), ("metrics_listen", self.metrics_listen)]
         {
             if addr.port() == 0 && !self.dev {
                 let reason = format!("has port 0 ({addr}), which is allowed only with --dev");
@@ -250,7 +251,11 @@ impl NodeConfig {
         }
         if self.grpc_listen == self.metrics_listen && self.grpc_listen.port() != 0 {
             let reason = format!("is {}, the same address as grpc_listen", self.metrics_listen);
-            return Err(ConfigError::Invalid { path: path.into(), field: "metrics_listen", reason });
+            return Err(ConfigError::Invalid {
+                path: path.into(),
+                field: "metrics_listen",
+                reason,
+            });
         }
         if let Some(key) = &self.key_file
             && !key.is_file()
@@ -419,7 +424,7 @@ pub fn load_genesis(path: &Path) -> Result<GenesisDoc, ConfigError> {
         line: Some(e.line()),
         message: one_line(&e.to_string()),
     })?;
-    doc.validate().map_err(|source| ConfigError::Genesis { path: path.into(), source })?;
+    doc.validate().map_err(|e| ConfigError::Genesis { path: path.into(), source: Box::new(e) })?;
     Ok(doc)
 }
 
@@ -498,8 +503,8 @@ pub enum ConfigError {
     Genesis {
         /// The file.
         path: PathBuf,
-        /// The document's problem.
-        source: GenesisError,
+        /// The document's problem (boxed: it is large and rare).
+        source: Box<GenesisError>,
     },
     /// A file would be overwritten.
     #[error("{}: already exists; refusing to overwrite it{hint}", path.display())]
@@ -607,11 +612,8 @@ pub fn init_home(
     }
     // create_new: a config that appeared meanwhile is still never overwritten.
     let write = |source| ConfigError::Write { path: config.clone(), source };
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&config)
-        .map_err(|e| {
+    let mut file =
+        std::fs::OpenOptions::new().write(true).create_new(true).open(&config).map_err(|e| {
             if e.kind() == std::io::ErrorKind::AlreadyExists {
                 ConfigError::Exists { path: config.clone(), hint: "" }
             } else {
@@ -679,12 +681,15 @@ mod tests {
         // Proves range errors name the file, the field, the range and the value.
         let err = load_text("range", "[limits]\nmempool_txs_max = 0\n").unwrap_err().to_string();
         assert!(
-            err.ends_with("config.toml: limits.mempool_txs_max must be between 1 and 1000000, got 0"),
+            err.ends_with(
+                "config.toml: limits.mempool_txs_max must be between 1 and 1000000, got 0"
+            ),
             "{err}"
         );
-        let err = load_text("cross", "[limits]\nmempool_txs_max = 10\nmempool_account_txs_max = 11\n")
-            .unwrap_err()
-            .to_string();
+        let err =
+            load_text("cross", "[limits]\nmempool_txs_max = 10\nmempool_account_txs_max = 11\n")
+                .unwrap_err()
+                .to_string();
         assert!(err.contains("limits.mempool_account_txs_max must be between 1 and 10, got 11"));
     }
 

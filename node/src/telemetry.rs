@@ -292,9 +292,8 @@ mod tests {
         // Proves /metrics serves an updated value in the OpenMetrics format and /healthz
         // answers, on a port chosen by the OS.
         let metrics = Arc::new(Metrics::new());
-        let (addr, task) = serve_metrics("127.0.0.1:0".parse().unwrap(), metrics.clone())
-            .await
-            .unwrap();
+        let (addr, task) =
+            serve_metrics("127.0.0.1:0".parse().unwrap(), metrics.clone()).await.unwrap();
         Metrics::set(&metrics.height, 42);
         metrics.txs_applied.inc_by(7);
         Metrics::observe(&metrics.journal_fsync, Duration::from_millis(3));

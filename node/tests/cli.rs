@@ -1,6 +1,9 @@
 //! The `volt` binary as a user runs it: help with examples, exit codes, one-line errors,
 //! `node init` / `node run --check`, genesis files, and `volt pilot`.
 
+// Test helpers: a failed spawn or temp dir is a broken test machine, so panicking is right.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
