@@ -26,9 +26,12 @@
 // Only the binary reads the wall clock, to print elapsed time; the library takes none.
 
 pub mod certificate;
+pub mod config;
 pub mod load;
 pub mod mempool;
 pub mod payload;
 pub mod pilot;
+pub mod runtime;
 pub mod setup;
 pub mod store;
+pub mod telemetry;
