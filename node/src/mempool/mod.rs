@@ -19,9 +19,12 @@
 //! # Selection ([`Mempool::select`])
 //! Per account, only the run of nonces contiguous from the signer's next nonce is offered (the
 //! transactions of unfinalized ancestor blocks, named in `exclude`, count as used), so a block
-//! never carries a nonce the ledger would reject as skipped. Accounts take turns, oldest
-//! waiting transaction first, one transaction per account per round, until the count or byte
-//! limit of the block is reached: a busy account cannot crowd out the others.
+//! never carries a nonce the ledger would reject as skipped. Across accounts the oldest waiting
+//! transaction goes first (first come, first served), until the count or byte limit of the
+//! block is reached. Arrival order is kept, rather than one transaction per account per round,
+//! because signers depend on each other: an operator registers a battery and an issuer then
+//! puts it in a class, and a round-robin would put the second before the first. A busy account
+//! cannot crowd out the others for long: its share of the mempool is capped.
 //!
 //! # Eviction ([`Mempool::on_finalized`])
 //! After a finalized block the mempool drops the block's transactions and whatever the new state
@@ -70,7 +73,7 @@ pub struct Mempool {
     limits: MempoolLimits,
     txs: BTreeMap<Hash, Entry>,
     accounts: BTreeMap<AccountId, Queue>,
-    /// Accounts by their oldest waiting transaction: the order in which they take turns.
+    /// Accounts by their oldest waiting transaction.
     by_age: BTreeSet<(u64, AccountId)>,
     bytes: usize,
     seq: u64,
@@ -225,7 +228,7 @@ impl Mempool {
 
     /// Transactions for a block on a parent whose unfinalized ancestors (after `ledger`'s
     /// state) hold the transactions `exclude`: per account in nonce order, only the run
-    /// contiguous from the signer's next nonce, accounts taking turns oldest first, at most
+    /// contiguous from the signer's next nonce, oldest waiting transaction first, at most
     /// `txs_max` transactions and `bytes_max` canonical bytes.
     pub fn select(
         &self,
@@ -246,7 +249,7 @@ impl Mempool {
                 runs.push(run);
             }
         }
-        take_turns(&runs, txs_max, bytes_max)
+        oldest_first(&runs, txs_max, bytes_max)
     }
 
     /// `account`'s waiting transactions with nonces contiguous from `next`, skipping (but
@@ -317,30 +320,29 @@ impl Mempool {
     }
 }
 
-/// Interleaves the runs: round r takes the r-th transaction of every run, in order, until
-/// `txs_max` or `bytes_max` is reached. A run whose next transaction does not fit in the bytes
-/// left stops there (its later nonces would be skipped ones); the others go on.
-fn take_turns(runs: &[Vec<&Entry>], txs_max: usize, bytes_max: usize) -> Vec<SignedTx> {
+/// Merges the runs oldest transaction first: each step takes the run whose next transaction
+/// arrived earliest, until `txs_max` or `bytes_max` is reached. A run whose next transaction
+/// does not fit in the bytes left stops there (its later nonces would be skipped ones); the
+/// others go on.
+fn oldest_first(runs: &[Vec<&Entry>], txs_max: usize, bytes_max: usize) -> Vec<SignedTx> {
     let mut out = Vec::new();
     let mut bytes = 0usize;
-    let mut stopped = vec![false; runs.len()];
-    for round in 0.. {
-        let mut took_any = false;
-        for (run, stopped) in runs.iter().zip(stopped.iter_mut()) {
-            let Some(entry) = run.get(round).filter(|_| !*stopped) else { continue };
-            if out.len() >= txs_max {
-                return out;
-            }
-            if bytes.saturating_add(entry.size) > bytes_max {
-                *stopped = true;
-                continue;
-            }
-            bytes += entry.size;
-            out.push(entry.tx.clone());
-            took_any = true;
-        }
-        if !took_any {
+    let mut taken = vec![0usize; runs.len()];
+    let mut heads: BTreeSet<(u64, usize)> =
+        runs.iter().enumerate().filter_map(|(i, run)| Some((run.first()?.seq, i))).collect();
+    while let Some((_, i)) = heads.pop_first() {
+        if out.len() >= txs_max {
             break;
+        }
+        let Some(entry) = runs[i].get(taken[i]) else { continue };
+        if bytes.saturating_add(entry.size) > bytes_max {
+            continue;
+        }
+        bytes += entry.size;
+        out.push(entry.tx.clone());
+        taken[i] += 1;
+        if let Some(next) = runs[i].get(taken[i]) {
+            heads.insert((next.seq, i));
         }
     }
     out

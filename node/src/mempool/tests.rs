@@ -327,20 +327,20 @@ fn select_offers_only_the_contiguous_run() {
 }
 
 #[test]
-fn select_takes_turns_oldest_account_first() {
-    // Proves accounts take turns one transaction per round, the account waiting longest first,
-    // each in nonce order, and the count limit cuts the last round.
+fn select_serves_the_oldest_transaction_first() {
+    // Proves that across accounts the earliest-arrived transaction goes first while each
+    // account stays in nonce order (b's nonce 2, the first to arrive, waits for 0 and 1), and
+    // the count limit cuts the rest.
     let ledger = Fake::new();
     let mut pool = Mempool::new(limits());
-    for n in [2, 0, 1] {
-        pool.admit(&tx("b", n), &ledger).unwrap();
-    }
-    for n in 0..3 {
-        pool.admit(&tx("a", n), &ledger).unwrap();
+    for (name, n) in [("b", 2), ("a", 0), ("b", 0), ("a", 1), ("b", 1)] {
+        pool.admit(&tx(name, n), &ledger).unwrap();
     }
     let (a, b) = (key("a").account(), key("b").account());
-    let got = nonces(&pool.select(&BTreeSet::new(), 5, 1 << 20, &ledger));
-    assert_eq!(got, vec![(b, 0), (a, 0), (b, 1), (a, 1), (b, 2)]);
+    let got = nonces(&pool.select(&BTreeSet::new(), 4, 1 << 20, &ledger));
+    assert_eq!(got, vec![(a, 0), (b, 0), (a, 1), (b, 1)]);
+    let all = nonces(&pool.select(&BTreeSet::new(), 10, 1 << 20, &ledger));
+    assert_eq!(all, vec![(a, 0), (b, 0), (a, 1), (b, 1), (b, 2)]);
 }
 
 #[test]
