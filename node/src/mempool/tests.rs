@@ -453,6 +453,8 @@ enum Op {
     Block { txs: usize, bytes: usize },
     /// An account is revoked.
     Revoke { who: usize },
+    /// An account's next nonce is used by a transaction this mempool never saw (another node's).
+    Elsewhere { who: usize },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -461,6 +463,7 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(who, ahead, life, pad)| Op::Admit { who, ahead, life, pad }),
         3 => (0..6usize, 100..1500usize).prop_map(|(txs, bytes)| Op::Block { txs, bytes }),
         1 => (0..4usize).prop_map(|who| Op::Revoke { who }),
+        1 => (0..4usize).prop_map(|who| Op::Elsewhere { who }),
     ]
 }
 
@@ -484,10 +487,10 @@ proptest! {
 
     #[test]
     fn random_runs_keep_every_bound_and_select_contiguously(ops in prop::collection::vec(op(), 1..60)) {
-        // Proves that under random admissions, blocks and revocations every bound holds and
-        // internal indexes agree after each step, a pipelined pair of selections (the second
-        // excluding the first, as an unfinalized parent) never offers a non-contiguous nonce,
-        // and finalizing a block leaves nothing stale behind.
+        // Proves that under random admissions, blocks, revocations and nonces used elsewhere
+        // every bound holds and the indexes agree after each step, a pipelined pair of
+        // selections (the second excluding the first, as an unfinalized parent) never offers a
+        // non-contiguous nonce, and finalizing a block leaves nothing stale behind.
         let mut ledger = Fake::new();
         let limits = MempoolLimits {
             txs_max: 6, bytes_max: 1200, account_txs_max: 3, nonce_ahead_max: 4,
@@ -529,6 +532,7 @@ proptest! {
                     }
                 }
                 Op::Revoke { who } => ledger.view(NAMES[who]).revoked = true,
+                Op::Elsewhere { who } => ledger.view(NAMES[who]).next_nonce.0 += 1,
             }
             check_invariants(&pool);
         }
