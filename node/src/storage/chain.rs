@@ -260,13 +260,11 @@ impl NodeDb {
             return Ok(None);
         };
         let block: Block = decode(&key, &bytes, BLOCK_RECORD_BYTES_MAX)?;
+        let key = RecordKey::Finalization(h);
         let finalization: Certificate =
-            decode(&RecordKey::Finalization(h), &self.beside(h, RecordKey::Finalization(h))?, {
-                FINALIZATION_BYTES_MAX
-            })?;
+            decode(&key, &self.beside(h, &key)?, FINALIZATION_BYTES_MAX)?;
         let key = RecordKey::Receipts(h);
-        let outcome: Outcome =
-            decode(&key, &self.beside(h, key.clone())?, { RECEIPTS_RECORD_BYTES_MAX })?;
+        let outcome: Outcome = decode(&key, &self.beside(h, &key)?, RECEIPTS_RECORD_BYTES_MAX)?;
         if block.height != h {
             let reason = format!("it says height {}", block.height);
             return Err(DbError::Corrupt { record: RecordKey::Block(h).describe(), reason });
@@ -282,8 +280,8 @@ impl NodeDb {
     }
 
     /// A record written in the same batch as the block at `h`: missing means damage.
-    fn beside(&self, h: Height, key: RecordKey) -> Result<Vec<u8>, DbError> {
-        self.get(&key)?.ok_or_else(|| DbError::Corrupt {
+    fn beside(&self, h: Height, key: &RecordKey) -> Result<Vec<u8>, DbError> {
+        self.get(key)?.ok_or_else(|| DbError::Corrupt {
             record: key.describe(),
             reason: format!("missing although the block at height {h} is stored"),
         })
