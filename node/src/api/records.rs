@@ -11,7 +11,7 @@ use volt_token::keys::{Holding, Member, ShareClass};
 use volt_token::{Key, revenue};
 use tonic::Status;
 
-fn decode<T: DeserializeOwned>(snapshot: &Snapshot, key: &Key) -> Result<Option<T>, Status> {
+fn decode<T: DeserializeOwned + Serialize>(snapshot: &Snapshot, key: &Key) -> Result<Option<T>, Status> {
     snapshot.record(key).map_err(|e| storage(format!("record {key:?} does not decode: {e}")))
 }
 

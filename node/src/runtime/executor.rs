@@ -141,8 +141,8 @@ pub struct Executor {
     pub certified: Height,
     /// Outcome counts, published with each block.
     pub outcomes: watch::Sender<Outcomes>,
-    /// Observes each applied block (metrics): height, transactions, ms from proposal to applied.
-    pub on_block: Box<dyn Fn(&StoredBlock, u64) + Send>,
+    /// Metrics.
+    pub metrics: Arc<crate::telemetry::Metrics>,
     /// The wall clock, ms since the epoch (injected: tests pin it).
     pub clock: Box<dyn Fn() -> u64 + Send>,
 }
@@ -173,6 +173,7 @@ impl Executor {
             .unwrap_or(Payload { time: self.applied.time, txs: Vec::new() });
         let time = payload.time.max(self.applied.time);
         let ctx = BlockContext { height, time };
+        let started = std::time::Instant::now();
         let result = self
             .state
             .apply_block(ctx, &payload.txs)
@@ -186,9 +187,11 @@ impl Executor {
             state_root: result.state_root,
             time,
         };
-        self.db
-            .commit_block(self.state.store(), &stored)
-            .map_err(|source| ExecutorError::Storage { height: height.0, source })?;
+        if let Err(source) = self.db.commit_block(self.state.store(), &stored) {
+            self.metrics.storage_errors.inc();
+            return Err(ExecutorError::Storage { height: height.0, source });
+        }
+        self.metrics.block_apply.observe(started.elapsed().as_secs_f64());
         self.count(&stored);
         // A certificate that peers formed before this node executed the block: check it now.
         let early = self.db.state_certificate(height).map_err(|source| ExecutorError::Storage {
@@ -205,8 +208,9 @@ impl Executor {
             });
         }
         self.applied = Applied { height, digest, time };
-        let latency = (self.clock)().saturating_sub(payload.time.0);
-        (self.on_block)(&stored, latency);
+        let latency_ms = (self.clock)().saturating_sub(payload.time.0);
+        self.metrics.finality_latency.observe(latency_ms as f64 / 1_000.0);
+        crate::telemetry::Metrics::set(&self.metrics.height, height.0);
         let vote = StateVote { height, block_digest: digest, state_root: result.state_root };
         let signature = vote.sign(&self.key, &self.chain_id);
         if let Some(out) = &self.votes_out {
@@ -222,16 +226,34 @@ impl Executor {
     }
 
     fn count(&self, stored: &StoredBlock) {
+        let m = &self.metrics;
         self.outcomes.send_modify(|o| {
             for receipt in &stored.receipts {
                 match receipt.outcome {
-                    TxOutcome::Applied => o.applied += 1,
-                    TxOutcome::Failed(_) => o.failed += 1,
-                    TxOutcome::Rejected(_) => o.rejected += 1,
-                    TxOutcome::Disputed(_) => o.disputed += 1,
-                }
+                    TxOutcome::Applied => (o.applied += 1, m.txs_applied.inc()),
+                    TxOutcome::Failed(_) => (o.failed += 1, m.txs_failed.inc()),
+                    TxOutcome::Rejected(_) => (o.rejected += 1, m.txs_rejected.inc()),
+                    TxOutcome::Disputed(_) => (o.disputed += 1, m.txs_disputed.inc()),
+                };
             }
         });
+    }
+
+    /// After a restart: signs the applied height's state again if its certificate did not
+    /// survive (a crash between storing the block and storing the certificate). The vote is
+    /// the same bytes as before: same block, same root.
+    pub fn revote_tip(&mut self) -> Result<(), ExecutorError> {
+        let h = self.applied.height;
+        if h.0 == 0 || self.certified >= h {
+            return Ok(());
+        }
+        let vote =
+            StateVote { height: h, block_digest: self.applied.digest, state_root: self.state.root() };
+        let signature = vote.sign(&self.key, &self.chain_id);
+        if let Some(out) = &self.votes_out {
+            let _ = out.try_send((vote, signature));
+        }
+        self.state_vote(self.me, vote, signature)
     }
 
     /// Publishes the state just applied (not yet certified).
@@ -292,6 +314,7 @@ impl Executor {
         let Some(cert) = collector.add(quorum, from, vote, signature) else { return Ok(()) };
         self.collectors = self.collectors.split_off(&Height(h.0 + 1));
         self.certified = h;
+        crate::telemetry::Metrics::set(&self.metrics.certified_height, h.0);
         let stored = self.db.block(h).map_err(|source| ExecutorError::Storage { height: h.0, source })?;
         if let Some(stored) = stored
             && stored.state_root != cert.vote.state_root

@@ -30,6 +30,7 @@ use std::time::Instant;
 use tokio::sync::{mpsc, watch};
 use volt_consensus::{Block, Config, Core, Epoch, FileStorage, Journal, Timeouts, ValidatorSet};
 use volt_genesis::GenesisDoc;
+use volt_proto::Height;
 use volt_proto::sig::Keypair;
 use volt_token::State;
 
@@ -97,14 +98,10 @@ async fn shutdown_signal() -> anyhow::Result<()> {
     }
 }
 
-/// The genesis document: the embedded dev chain, or the config's file.
+/// The genesis document from the config's file (in dev mode the `volt` command wrote the dev
+/// genesis there on first start), validated once.
 fn genesis(config: &NodeConfig) -> anyhow::Result<GenesisDoc> {
-    if config.dev {
-        let doc = volt_genesis::dev_pilot();
-        doc.validate().context("the embedded dev genesis is invalid")?;
-        return Ok(doc);
-    }
-    crate::config::load_genesis(&config.genesis_file)
+    Ok(crate::config::load_genesis(&config.genesis_file)?)
 }
 
 /// This validator's key: the demo key in dev mode, else the key file (32-byte seed in hex,
@@ -131,7 +128,7 @@ fn read_key_file(path: &Path) -> anyhow::Result<Keypair> {
     let seed: [u8; 32] = bytes
         .try_into()
         .map_err(|_| anyhow::anyhow!("{} must hold a 32-byte seed in hex", path.display()))?;
-    Ok(Keypair::from_seed(&seed))
+    Ok(Keypair::from_seed(seed))
 }
 
 /// Starts every actor; returns once gRPC and metrics listen.
@@ -213,12 +210,11 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<Running> {
             txs_max: limits.mempool_txs_max,
             bytes_max: limits.mempool_bytes_max,
             account_txs_max: limits.mempool_account_txs_max,
-            nonce_ahead_max: crate::mempool::NONCE_AHEAD_MAX,
+            nonce_ahead_max: limits.mempool_nonce_ahead_max,
         },
         snapshot_rx.clone(),
     );
     let (exec_tx, exec_rx) = mpsc::channel(executor::EXECUTOR_QUEUE_MAX);
-    let block_metrics = Arc::clone(&metrics);
     let executor = Executor {
         state,
         db: db.clone(),
@@ -234,11 +230,17 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<Running> {
         pool: pool.clone(),
         votes_out: None,
         collectors: BTreeMap::new(),
-        certified: db.certified_height()?,
+        // Re-signed below if the applied height's certificate did not survive a crash.
+        certified: match db.state_certificate(height)? {
+            Some(_) => height,
+            None => Height(height.0.saturating_sub(1)),
+        },
         outcomes: outcomes_tx,
-        on_block: Box::new(move |stored, latency_ms| block_metrics.on_block(stored, latency_ms)),
+        metrics: Arc::clone(&metrics),
         clock: Box::new(wall_ms),
     };
+    let mut executor = executor;
+    executor.revote_tip().context("re-signing the state of the applied height")?;
     let exec_thread = std::thread::Builder::new()
         .name("volt-executor".into())
         .spawn(move || executor.run(exec_rx))
@@ -302,7 +304,7 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<Running> {
 /// Writes the genesis state into an empty store, or reopens the stored ledger.
 fn open_state(db: &NodeDb, doc: &GenesisDoc) -> anyhow::Result<State<crate::storage::SledStore>> {
     if db.has_genesis()? {
-        return db.open_state().context("reopening the ledger");
+        return State::open(db.state_store()).context("reopening the ledger");
     }
     let genesis = crate::setup::ledger_genesis(doc)?;
     let state = State::genesis(db.state_store(), &genesis).context("writing the genesis state")?;
@@ -359,10 +361,12 @@ impl DriverObserver for MetricsObserver {
     fn view(&self, view: u64, finalized: u64) {
         self.1.view.store(view, Ordering::Relaxed);
         self.1.finalized.store(finalized, Ordering::Relaxed);
-        self.0.set_view(view, finalized);
+        Metrics::set(&self.0.view, view);
+        Metrics::set(&self.0.finalized_height, finalized);
     }
     fn journal_sync(&self, seconds: f64) {
-        self.0.observe_journal_sync(seconds);
+        self.0.journal_syncs.inc();
+        self.0.journal_fsync.observe(seconds);
     }
 }
 

@@ -105,7 +105,9 @@ async fn run(
             Command::Select { exclude, txs_max, bytes_max, reply } => {
                 let _ = reply.send(pool.select(&exclude, txs_max, bytes_max, ledger.as_ref()));
             }
-            Command::Finalized { ids } => pool.on_finalized(&ids, ledger.as_ref()),
+            Command::Finalized { ids } => {
+                pool.on_finalized(&ids, ledger.as_ref());
+            }
             Command::Contains { id, reply } => {
                 let _ = reply.send(pool.contains(&id));
             }

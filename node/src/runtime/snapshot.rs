@@ -38,7 +38,7 @@ impl Snapshot {
     }
 
     /// A typed record; a value that does not decode is an error, never a wrong answer.
-    pub fn record<T: DeserializeOwned>(&self, key: &Key) -> Result<Option<T>, CodecError> {
+    pub fn record<T: DeserializeOwned + serde::Serialize>(&self, key: &Key) -> Result<Option<T>, CodecError> {
         self.get(key).map(|bytes| codec::decode(bytes, STATE_VALUE_BYTES_MAX)).transpose()
     }
 }

@@ -108,7 +108,9 @@ fn io_error(action: String) -> impl Fn(std::io::Error) -> DbError {
     move |error| DbError::Io { action: action.clone(), error: error.to_string() }
 }
 
-/// The node's database: one sled `Db` at a directory.
+/// The node's database: one sled `Db` at a directory. Cloning shares it (sled handles are
+/// reference-counted).
+#[derive(Clone)]
 pub struct NodeDb {
     dir: PathBuf,
     db: sled::Db,
