@@ -314,7 +314,8 @@ fn select_offers_only_the_contiguous_run() {
     // counts excluded ancestors' transactions as used, and starts at the ledger's next nonce.
     let mut ledger = Fake::new();
     let mut pool = Mempool::new(limits());
-    let ids: Vec<Hash> = [0, 1, 3].iter().map(|n| pool.admit(&tx("a", *n), &ledger).unwrap()).collect();
+    let ids: Vec<Hash> =
+        [0, 1, 3].iter().map(|n| pool.admit(&tx("a", *n), &ledger).unwrap()).collect();
     let a = key("a").account();
     let none = BTreeSet::new();
     assert_eq!(nonces(&pool.select(&none, 10, 1 << 20, &ledger)), vec![(a, 0), (a, 1)]);
@@ -473,9 +474,9 @@ const NAMES: [&str; 4] = ["a", "b", "c", "d"];
 fn assert_contiguous(txs: &[SignedTx], ledger: &Fake) {
     let mut expect: BTreeMap<AccountId, u64> = BTreeMap::new();
     for t in txs {
-        let next = expect.entry(t.body.signer).or_insert_with(|| {
-            ledger.signer(t.body.signer).map_or(u64::MAX, |v| v.next_nonce.0)
-        });
+        let next = expect
+            .entry(t.body.signer)
+            .or_insert_with(|| ledger.signer(t.body.signer).map_or(u64::MAX, |v| v.next_nonce.0));
         assert_eq!(t.body.nonce.0, *next, "non-contiguous nonce selected");
         assert!(t.body.expiry_height > ledger.height, "expired transaction selected");
         *next += 1;
