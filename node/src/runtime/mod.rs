@@ -141,6 +141,7 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<Running> {
     };
     let metrics = Arc::new(Metrics::new());
     let gauges = Arc::new(Gauges::default());
+    // Spawned below: keeps the mempool gauges in step with the actor's published size.
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
     let db = NodeDb::open(&config.data_dir.join("db"), doc.id())
@@ -214,6 +215,9 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<Running> {
         },
         snapshot_rx.clone(),
     );
+    Metrics::set(&metrics.height, height.0);
+    Metrics::set(&metrics.finalized_height, height.0);
+    tokio::spawn(mempool_gauges(pool.size(), Arc::clone(&metrics)));
     let (exec_tx, exec_rx) = mpsc::channel(executor::EXECUTOR_QUEUE_MAX);
     let executor = Executor {
         state,
@@ -353,6 +357,18 @@ pub struct Gauges {
     pub view: AtomicU64,
     /// The finalized height.
     pub finalized: AtomicU64,
+}
+
+/// Mirrors the mempool's size into the metrics until the mempool stops.
+async fn mempool_gauges(mut size: watch::Receiver<pool::PoolSize>, metrics: Arc<Metrics>) {
+    loop {
+        let now = *size.borrow_and_update();
+        Metrics::set(&metrics.mempool_txs, now.txs as u64);
+        Metrics::set(&metrics.mempool_bytes, now.bytes as u64);
+        if size.changed().await.is_err() {
+            return;
+        }
+    }
 }
 
 struct MetricsObserver(Arc<Metrics>, Arc<Gauges>);
