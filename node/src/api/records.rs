@@ -103,8 +103,10 @@ fn typed<T: DeserializeOwned + Serialize>(
         ));
     };
     let value: T = decode(snapshot, &key)?.ok_or_else(|| storage("record vanished"))?;
-    let json =
-        serde_json::to_string(&value).map_err(|e| storage(format!("{what} as JSON: {e}")))?;
+    let mut json =
+        serde_json::to_value(&value).map_err(|e| storage(format!("{what} as JSON: {e}")))?;
+    hex_byte_arrays(&mut json);
+    let json = json.to_string();
     Ok(pb::Record {
         height: snapshot.height.0,
         state_root: snapshot.root.as_bytes().to_vec(),
@@ -112,6 +114,26 @@ fn typed<T: DeserializeOwned + Serialize>(
         value: bytes.to_vec(),
         json,
     })
+}
+
+/// Shows keys, hashes and signatures (arrays of 32 or 64 bytes in serde's data model) as hex
+/// strings, as people and scripts expect; the canonical bytes stay in `Record.value`.
+fn hex_byte_arrays(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Array(items) => {
+            let bytes: Option<Vec<u8>> =
+                items.iter().map(|v| v.as_u64().and_then(|n| u8::try_from(n).ok())).collect();
+            match bytes {
+                Some(bytes) if bytes.len() == 32 || bytes.len() == 64 => {
+                    *value = Value::String(hex::encode(bytes));
+                }
+                _ => items.iter_mut().for_each(hex_byte_arrays),
+            }
+        }
+        Value::Object(fields) => fields.values_mut().for_each(hex_byte_arrays),
+        _ => {}
+    }
 }
 
 /// One record by kind and id.
