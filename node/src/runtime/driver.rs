@@ -14,7 +14,7 @@ use crate::payload::{PAYLOAD_BYTES_MAX, PAYLOAD_TXS_MAX, Payload};
 use crate::storage::NodeDb;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::sleep_until;
 use volt_consensus::{
     Block, Core, FileStorage, Input, Journal, JournalError, Message, Output, Request, Timer,
@@ -124,6 +124,8 @@ pub struct Driver {
     pub seq: u64,
     /// The wall clock in ms since the epoch (block times).
     pub wall_ms: Box<dyn Fn() -> u64 + Send>,
+    /// The highest block handed to the executor (starts at the applied height).
+    pub sent: Height,
 }
 
 impl Driver {
@@ -131,12 +133,19 @@ impl Driver {
         u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    /// Runs until the inbox closes (shutdown) or a fatal error.
-    pub async fn run(mut self, mut inbox: mpsc::Receiver<DriverInput>) -> Result<(), DriverError> {
+    /// Runs until the inbox closes (shutdown) or a fatal error. After the start-up turn it
+    /// reports the height consensus has finalized (from the journal), so the node can wait until
+    /// the executor is back there before it answers clients.
+    pub async fn run(
+        mut self,
+        mut inbox: mpsc::Receiver<DriverInput>,
+        started: oneshot::Sender<Height>,
+    ) -> Result<(), DriverError> {
         let mut pending: Option<Pending> = None;
         let mut size: watch::Receiver<PoolSize> = self.pool.size();
         let mut applied = self.applied.clone();
         self.step(Input::Start, &mut pending).await?;
+        let _ = started.send(self.core.finalized().height);
         loop {
             let timer_at = self.timers.keys().next().map(|(at, _)| *at);
             let propose_at =
@@ -278,6 +287,7 @@ impl Driver {
         if let Ok(payload) = Payload::decode(&block.payload) {
             self.app.remember(&block, &payload);
         }
+        self.sent = self.sent.max(block.height);
         let input = ExecutorInput::Finalized { block, certificate };
         self.executor.send(input).await.map_err(|_| DriverError::ExecutorGone)
     }
@@ -289,11 +299,14 @@ impl Driver {
         }
     }
 
-    /// Before the journal forgets anything, every block consensus finalized must be applied
-    /// and the store durable (flush + fsync): then a crash at any point restarts from a store
-    /// at least as far as what the journal no longer holds.
+    /// Before the journal forgets anything, every block handed to the executor so far must be
+    /// applied and the store durable (flush + fsync): then a crash at any point restarts from a
+    /// store at least as far as what the journal no longer holds. The core asks for a rewrite
+    /// one turn after the finality that allows it, so the blocks it prunes were all handed over
+    /// in earlier turns (waiting for `core.finalized()` instead would wait for this turn's own
+    /// finalized blocks, which come after the rewrite in the outputs: a deadlock).
     async fn durable_before_prune(&mut self) -> Result<(), DriverError> {
-        let target: Height = self.core.finalized().height;
+        let target: Height = self.sent;
         let mut applied = self.applied.clone();
         while applied.borrow_and_update().height < target {
             if applied.changed().await.is_err() {

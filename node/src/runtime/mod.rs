@@ -278,8 +278,28 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<Running> {
         timers: BTreeMap::new(),
         seq: 0,
         wall_ms: Box::new(wall_ms),
+        sent: height,
     };
-    let driver_task = tokio::spawn(driver.run(inbox_rx));
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+    let driver_task = tokio::spawn(driver.run(inbox_rx, started_tx));
+    // Blocks the journal re-finalized (sled loses its last unflushed commits on kill -9) are
+    // applied again before any client is answered: a client never reads "unknown" for a
+    // transaction it was told is final.
+    if let Ok(target) = started_rx.await {
+        let mut applied = applied_rx.clone();
+        while applied.borrow_and_update().height < target {
+            if applied.changed().await.is_err() {
+                break;
+            }
+        }
+        if target > height {
+            tracing::info!(
+                from = height.0,
+                to = target.0,
+                "re-applied blocks finalized before a crash"
+            );
+        }
+    }
 
     let context = ApiContext {
         doc: doc.clone(),
