@@ -12,8 +12,10 @@
 //! - [`mempool`]: the shared, bounded mempool the leaders draw from.
 //! - [`load`]: the load driver: station-signed swaps of charged packs it tracks slot by slot,
 //!   share trades, rent and revenue claims.
-//! - [`store`]: the ledger's `Store` on sled, a checksum on every value (groundwork for the
-//!   node; the pilot still runs on `MemStore`).
+//! - [`storage`]: the node's sled database: the ledger's `Store` (writes staged, then
+//!   committed with their block in one atomic batch), finalized blocks, certificates,
+//!   receipts, the tx index, a checksum on every value, durability (the pilot still runs on
+//!   `MemStore`).
 //! - [`pilot`]: the event loop, the application's propose / verify / apply, the reports, and a
 //!   restart drill (a validator crashes, reopens its vote journal, re-executes its finalized
 //!   blocks into a fresh ledger and catches up from its peers).
@@ -25,9 +27,14 @@
 
 // Only the binary reads the wall clock, to print elapsed time; the library takes none.
 
+pub mod certificate;
+pub mod config;
 pub mod load;
 pub mod mempool;
+pub mod api;
 pub mod payload;
 pub mod pilot;
+pub mod runtime;
 pub mod setup;
-pub mod store;
+pub mod storage;
+pub mod telemetry;

@@ -99,6 +99,32 @@ pub struct Setup {
     pub leases: Vec<LeaseTerms>,
 }
 
+/// The ledger's genesis (members and currencies) of a validated document, whatever its key
+/// scheme: a real network's node needs no member keys to start.
+pub fn ledger_genesis(doc: &GenesisDoc) -> Result<Genesis, SetupError> {
+    let account = |name: &str| {
+        doc.member(name).map(|m| m.account).ok_or_else(|| SetupError::UnknownMember(name.into()))
+    };
+    Ok(Genesis {
+        chain_id: doc.chain_id.clone(),
+        time: doc.genesis_time,
+        members: doc
+            .members
+            .iter()
+            .map(|m| GenesisMember {
+                account: m.account,
+                role: m.role,
+                identity_expiry: m.identity_expiry,
+            })
+            .collect(),
+        currencies: doc
+            .currencies
+            .iter()
+            .map(|c| Ok((c.symbol.clone(), account(&c.issuer)?)))
+            .collect::<Result<_, SetupError>>()?,
+    })
+}
+
 /// Validates `doc` and builds the ledger start.
 pub fn build(doc: &GenesisDoc) -> Result<Setup, SetupError> {
     doc.validate()?;

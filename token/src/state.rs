@@ -384,6 +384,12 @@ impl<S: Store> State<S> {
         self.store.entries()
     }
 
+    /// The authenticated tree (an O(1) clone of it is a consistent snapshot to serve reads
+    /// and proofs from while the next block executes).
+    pub fn tree(&self) -> &StateTree {
+        &self.tree
+    }
+
     /// The underlying store.
     pub fn store(&self) -> &S {
         &self.store

@@ -7,7 +7,7 @@ use super::{
     Progress, RESTART_DOWN_MS, SETUP_INTERVALS_MAX, Summary, ValidatorReport,
 };
 use crate::load::{HOUR_MS, LoadDriver, LoadEvent};
-use crate::mempool::Mempool;
+use crate::mempool::{Mempool, StateLedger};
 use crate::payload::{PAYLOAD_BYTES_MAX, PAYLOAD_TXS_MAX, Payload};
 use crate::setup::Wallets;
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,6 +18,10 @@ use volt_token::invariants;
 
 /// Known (proposed, not yet pruned) blocks kept for parent walks.
 const KNOWN_BLOCKS_MAX: usize = 512;
+/// Most transactions one load event submits (a rent round: one per fleet). A load event runs
+/// only while the mempool has room for this many, so the driver never has a transaction refused
+/// for room after it used the nonce.
+const LOAD_EVENT_TXS_MAX: usize = 64;
 
 pub(super) enum Event {
     Deliver { to: usize, from: ValidatorIndex, bytes: Vec<u8> },
@@ -288,9 +292,12 @@ impl Pilot<'_> {
         }
         let parent_ms = self.known.get(&parent).map_or(0, |k| k.time_ms);
         let time = Timestamp(self.doc.genesis_time.0 + self.now.max(parent_ms));
-        // An ancestor we cannot see could hold any pending transaction: propose none.
+        // An ancestor we cannot see could hold any pending transaction: propose none. The
+        // proposer's own ledger is the state `exclude` was walked back to.
+        let v = &self.nodes[node];
+        let ledger = StateLedger { state: &v.state, height: volt_proto::Height(v.height) };
         let txs = if complete {
-            self.mempool.select(&exclude, PAYLOAD_TXS_MAX, PAYLOAD_BYTES_MAX - 64)
+            self.mempool.select(&exclude, PAYLOAD_TXS_MAX, PAYLOAD_BYTES_MAX - 64, &ledger)
         } else {
             Vec::new()
         };
@@ -302,7 +309,11 @@ impl Pilot<'_> {
     fn finalized(&mut self, node: usize, block: &Block) -> Result<(), PilotError> {
         let (payload, result) = self.nodes[node].apply(block)?;
         let ids: Vec<Hash> = payload.txs.iter().map(SignedTx::id).collect();
-        self.mempool.remove(&ids);
+        // Whichever validator finalizes a block first clears it from the shared mempool, with
+        // its own state after the block deciding what went stale.
+        let v = &self.nodes[node];
+        let ledger = StateLedger { state: &v.state, height: volt_proto::Height(v.height) };
+        self.mempool.on_finalized(&ids, &ledger);
         if node != 0 {
             return Ok(());
         }
@@ -384,14 +395,16 @@ impl Pilot<'_> {
     }
 
     fn load_event(&mut self, event: LoadEvent) -> Result<(), PilotError> {
-        if self.mempool.is_full() {
+        if self.mempool.len() + LOAD_EVENT_TXS_MAX > self.mempool.limits().txs_max {
             return Ok(());
         }
         let v = &self.nodes[0];
         let height = volt_proto::Height(v.height);
         let txs = self.driver.on_event(event, self.now, &mut self.wallets, &v.state, height)?;
+        let ledger = StateLedger { state: &v.state, height };
         for tx in txs {
-            self.mempool.push(tx);
+            let refused = |refusal| PilotError::Refused { what: "load", refusal };
+            self.mempool.admit(&tx.encode(), &ledger).map_err(refused)?;
         }
         Ok(())
     }

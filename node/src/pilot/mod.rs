@@ -9,7 +9,7 @@ mod engine;
 mod validator;
 
 use crate::load::{LoadDriver, LoadStats};
-use crate::mempool::Mempool;
+use crate::mempool::{Mempool, MempoolLimits, StateLedger};
 use crate::setup::{self, SetupError};
 use engine::{Counts, Known, Pilot};
 use std::collections::BTreeMap;
@@ -20,7 +20,7 @@ use volt_consensus::{
     ValidatorSet,
 };
 use volt_genesis::{GenesisDoc, demo_keypair};
-use volt_proto::{Amount, Hash, Symbol, TxOutcome};
+use volt_proto::{AccountId, Amount, Hash, Height, SignedTx, Symbol, TxOutcome};
 use volt_token::BlockError;
 
 /// One-way message latency between two validators, virtual ms.
@@ -106,6 +106,15 @@ pub enum PilotError {
     /// A genesis state could not be built.
     #[error("ledger genesis: {0}")]
     Genesis(#[from] volt_token::GenesisError),
+    /// The mempool refused a transaction the pilot built (set-up or load): the builder and the
+    /// mempool disagree about what the ledger accepts, a bug either way.
+    #[error("the mempool refused a {what} transaction: {refusal}")]
+    Refused {
+        /// Set-up or load.
+        what: &'static str,
+        /// Why.
+        refusal: crate::mempool::Refusal,
+    },
     /// A set-up transaction did not apply.
     #[error("set-up transaction {index} ({call}) did not apply: {outcome:?}")]
     SetupFailed {
@@ -304,11 +313,13 @@ pub fn run(
         )?);
     }
     let driver = LoadDriver::new(doc, &setup.leases, cfg.swaps_per_hour, cfg.seed);
-    let mut mempool = Mempool::default();
+    let mut mempool = Mempool::new(pilot_limits(&setup.txs));
     let mut setup_ids = BTreeMap::new();
+    let ledger = StateLedger { state: &nodes[0].state, height: Height(0) };
     for (index, tx) in setup.txs.iter().enumerate() {
         setup_ids.insert(tx.id(), index);
-        mempool.push(tx.clone());
+        let refused = |refusal| PilotError::Refused { what: "set-up", refusal };
+        mempool.admit(&tx.encode(), &ledger).map_err(refused)?;
     }
     let mut known = BTreeMap::new();
     let genesis_digest = genesis_block.digest();
@@ -336,6 +347,22 @@ pub fn run(
         progress,
     };
     pilot.run()
+}
+
+/// The default mempool limits, widened so the whole set-up batch (one signer may sign hundreds of
+/// its transactions, all submitted at genesis) is admitted at once.
+fn pilot_limits(setup: &[SignedTx]) -> MempoolLimits {
+    let mut per_signer: BTreeMap<AccountId, usize> = BTreeMap::new();
+    for tx in setup {
+        *per_signer.entry(tx.body.signer).or_default() += 1;
+    }
+    let most = per_signer.values().copied().max().unwrap_or(0);
+    let defaults = MempoolLimits::default();
+    MempoolLimits {
+        account_txs_max: defaults.account_txs_max.max(most),
+        nonce_ahead_max: defaults.nonce_ahead_max.max(most as u64),
+        ..defaults
+    }
 }
 
 fn prepare_data_dir(dir: &Path) -> Result<(), PilotError> {
