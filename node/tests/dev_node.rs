@@ -8,11 +8,11 @@
 mod support;
 
 use std::time::{Duration, Instant};
-use support::certificate::StateCertificate;
 use support::*;
 use tokio_stream::StreamExt as _;
 use volt_consensus::ValidatorSet;
 use volt_genesis::{GenesisDoc, Placement};
+use volt_node::certificate::StateCertificate;
 use volt_proto::grpc::{self as pb, get_record_request::Kind, tx_status::State as TxState};
 use volt_proto::{
     Amount, Asset, Attestation, BatteryReading, Call, Custody, Height, Leg, Serial,

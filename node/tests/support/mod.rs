@@ -77,9 +77,15 @@ pub fn volt() -> Command {
     Command::new(env!("CARGO_BIN_EXE_volt"))
 }
 
-/// The dev genesis document, as `volt genesis dev --out FILE` writes it.
+/// Where [`dev_doc`] writes the dev genesis in a test dir ([`Node::start`] runs on it).
+pub fn genesis_file(dir: &Path) -> PathBuf {
+    dir.join("dev-genesis.json")
+}
+
+/// The dev genesis document, as `volt genesis dev --out FILE` writes it into `dir`, for the
+/// node to run on (`--genesis-file`): the dev genesis time is the time it is written.
 pub fn dev_doc(dir: &Path) -> GenesisDoc {
-    let file = dir.join("dev-genesis.json");
+    let file = genesis_file(dir);
     let out = volt()
         .args(["genesis", "dev", "--out"])
         .arg(&file)
@@ -120,9 +126,11 @@ fn parse_addr(line: &str, label: &str) -> Option<SocketAddr> {
 }
 
 impl Node {
-    /// Starts the dev node on `home` (created if missing; reused on a restart) and waits until
-    /// it prints its gRPC and metrics addresses.
+    /// Starts the dev node on `home` (created if missing; reused on a restart) with the dev
+    /// genesis [`dev_doc`] wrote beside it, and waits until it prints its gRPC and metrics
+    /// addresses.
     pub fn start(home: &Path, log_name: &str) -> Node {
+        let genesis = genesis_file(home.parent().expect("the home is inside the test dir"));
         std::fs::create_dir_all(home).expect("create the home dir");
         let log = home.parent().unwrap_or(home).join(format!("{log_name}.log"));
         let stderr = std::fs::File::create(&log).expect("create the node log");
@@ -131,6 +139,8 @@ impl Node {
         let mut child = volt()
             .args(["node", "run", "--dev", "--home"])
             .arg(home)
+            .arg("--genesis-file")
+            .arg(&genesis)
             .args(["--grpc-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -586,73 +596,8 @@ pub fn consensus_block(block: &pb::FinalizedBlock) -> volt_consensus::Block {
 }
 
 /// The ledger's genesis of the document.
-// TODO(merge): volt_node::setup::ledger_genesis(doc) once main has it.
 pub fn ledger_genesis(doc: &GenesisDoc) -> volt_token::Genesis {
-    volt_node::setup::build(doc).expect("the ledger genesis of the dev document").genesis
-}
-
-/// TODO(merge): a stand-in for `volt_node::certificate` (main's node/src/certificate.rs) until
-/// the node lands; then this becomes `pub use volt_node::certificate;`.
-pub mod certificate {
-    use serde::{Deserialize, Serialize};
-    use volt_consensus::{ValidatorIndex, ValidatorSet};
-    use volt_proto::sig::{self, Domain};
-    use volt_proto::{ChainId, Hash, Height, Signature, codec};
-
-    /// What a validator signs after executing a block.
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-    pub struct StateVote {
-        /// Height.
-        pub height: Height,
-        /// Block digest.
-        pub block_digest: Hash,
-        /// State root.
-        pub state_root: Hash,
-    }
-
-    /// A quorum of signatures over one vote.
-    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-    pub struct StateCertificate {
-        /// The vote.
-        pub vote: StateVote,
-        /// Signers and signatures.
-        pub signatures: Vec<(ValidatorIndex, Signature)>,
-    }
-
-    impl StateCertificate {
-        /// Decodes.
-        pub fn decode(bytes: &[u8]) -> Result<StateCertificate, String> {
-            codec::decode(bytes, 16 * 1024).map_err(|e| e.to_string())
-        }
-
-        /// Verifies quorum and signatures.
-        pub fn verify(&self, chain_id: &ChainId, validators: &ValidatorSet) -> Result<(), String> {
-            if self.signatures.len() < validators.quorum() {
-                return Err("too few signers".into());
-            }
-            let message =
-                sig::signing_message(Domain::StateRoot, chain_id, &codec::encode(&self.vote));
-            for (index, signature) in &self.signatures {
-                let key = validators.key(*index).map_err(|e| e.to_string())?;
-                sig::verify(key, &message, signature).map_err(|e| e.to_string())?;
-            }
-            Ok(())
-        }
-
-        /// Verifies and checks height and root.
-        pub fn verify_root(
-            &self,
-            chain_id: &ChainId,
-            validators: &ValidatorSet,
-            height: Height,
-            state_root: Hash,
-        ) -> Result<(), String> {
-            if self.vote.height != height || self.vote.state_root != state_root {
-                return Err("mismatch".into());
-            }
-            self.verify(chain_id, validators)
-        }
-    }
+    volt_node::setup::ledger_genesis(doc).expect("the ledger genesis of the dev document")
 }
 
 /// Re-executes `blocks` (heights 1, 2, … in order) from genesis into a fresh
