@@ -139,7 +139,7 @@ impl Node {
         let mut child = volt()
             .args(["node", "run", "--dev", "--home"])
             .arg(home)
-            .arg("--genesis-file")
+            .arg("--genesis")
             .arg(&genesis)
             .args(["--grpc-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"])
             .stdin(Stdio::null())
