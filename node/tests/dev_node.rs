@@ -340,6 +340,24 @@ async fn dev_node_settles_transfer_trade_and_swap_and_proves_what_it_holds() {
     eprintln!("dev node test done in {:?}", t0.elapsed());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_chain_keeps_finalizing_past_its_vote_journal_prunes() {
+    // Proves a busy dev chain stays live across the consensus vote journal's prunes (every
+    // 32 views): transfers keep settling, one after another, up to height 2 × 32 + 8.
+    let t0 = Instant::now();
+    let dir = TestDir::new("dev-live");
+    let doc = dev_doc(dir.path());
+    let wallet = Wallet::new(&doc);
+    let node = Node::start(&dir.path().join("home"), "node");
+    let mut c = node.client().await;
+    wait_for_setup(&mut c, &doc).await;
+    let target = 2 * JOURNAL_PRUNE_VIEWS + 8;
+    let reached = drive_to_height(&mut c, &wallet, target).await;
+    let status = node_status(&mut c).await;
+    assert!(status.view > target, "view {} at height {reached}", status.view);
+    eprintln!("dev chain live to height {reached} in {:?}", t0.elapsed());
+}
+
 /// The services reflection (v1) lists.
 async fn reflection_services(channel: tonic::transport::Channel) -> Vec<String> {
     use tonic_reflection::pb::v1::{

@@ -572,6 +572,34 @@ pub async fn wait_height(
     }
 }
 
+/// Views between two prunes of the consensus vote journal (`volt_consensus`'s
+/// `JOURNAL_PRUNE_VIEWS`): a node that stays live must finalize past multiples of it.
+pub const JOURNAL_PRUNE_VIEWS: u64 = 32;
+
+/// Settles transfers one after another (investor-20 to investor-10, 1 cent each) until the
+/// node's applied height reaches `target`; panics naming the height and view where the chain
+/// stopped if one takes longer than 20 s.
+pub async fn drive_to_height(client: &mut Client, wallet: &Wallet, target: u64) -> u64 {
+    let (from, to) = ("investor-20", wallet.account("investor-10"));
+    loop {
+        let status = node_status(client).await;
+        if status.height >= target {
+            return status.height;
+        }
+        let tx = wallet.next_tx(client, from, transfer(to, 1)).await;
+        let id = submit(client, &tx).await.expect("a transfer is admitted");
+        let waited = tokio::time::timeout(Duration::from_secs(20), wait_final(client, id)).await;
+        if !matches!(waited, Ok(Ok(_))) {
+            let now = node_status(client).await;
+            panic!(
+                "the chain stopped: no block for 20 s at height {} (view {}, finalized {}) with \
+                 {} transactions in the mempool, on the way to height {target}",
+                now.height, now.view, now.finalized_height, now.mempool_txs
+            );
+        }
+    }
+}
+
 /// Blocks `from..=to` through StreamBlocks.
 pub async fn stream_blocks(client: &mut Client, from: u64, to: u64) -> Vec<pb::FinalizedBlock> {
     let request = pb::StreamBlocksRequest { from_height: from };
