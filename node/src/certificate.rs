@@ -124,7 +124,8 @@ impl StateCertificate {
                 return Err(CertificateError::Unordered { position });
             }
         }
-        let message = sig::signing_message(Domain::StateRoot, chain_id, &self.vote.signed_payload());
+        let message =
+            sig::signing_message(Domain::StateRoot, chain_id, &self.vote.signed_payload());
         for (index, signature) in &self.signatures {
             let n = validators.len();
             let key = validators
@@ -230,7 +231,8 @@ mod tests {
         let chain = ChainId::new("c").unwrap();
         let (keys, set) = set(4);
         let sig = |i: usize| vote().sign(&keys[i], &chain);
-        let cert = |sigs: Vec<(u16, Signature)>| StateCertificate { vote: vote(), signatures: sigs };
+        let cert =
+            |sigs: Vec<(u16, Signature)>| StateCertificate { vote: vote(), signatures: sigs };
         let two = cert(vec![(0, sig(0)), (1, sig(1))]);
         assert!(matches!(two.verify(&chain, &set), Err(CertificateError::TooFewSigners { .. })));
         let repeated = cert(vec![(0, sig(0)), (0, sig(0)), (1, sig(1))]);

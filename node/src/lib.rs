@@ -27,11 +27,11 @@
 
 // Only the binary reads the wall clock, to print elapsed time; the library takes none.
 
+pub mod api;
 pub mod certificate;
 pub mod config;
 pub mod load;
 pub mod mempool;
-pub mod api;
 pub mod payload;
 pub mod pilot;
 pub mod runtime;

@@ -192,6 +192,21 @@ impl<S: Store> State<S> {
         Ok(State { store, tree, chain_id: meta.chain_id, keys: BTreeMap::new() })
     }
 
+    /// Opens a store that already holds a chain with a tree the caller rebuilt elsewhere (the
+    /// node's persisted tree snapshot). The caller must have checked `tree.root()` against a
+    /// root it trusts for the store's height; nothing here re-reads the entries.
+    pub fn open_with_tree(store: S, tree: StateTree) -> Result<State<S>, StorageError> {
+        let meta_key = Key::Meta.encode();
+        let Some(meta) = store.get(&meta_key)? else {
+            return Err(StorageError::Corrupt {
+                key: "Meta".into(),
+                reason: "the store holds no chain".into(),
+            });
+        };
+        let meta: Meta = decode_stored(&meta_key, &meta)?;
+        Ok(State { store, tree, chain_id: meta.chain_id, keys: BTreeMap::new() })
+    }
+
     /// Applies one block: every transaction in order, each atomically, then commits all writes
     /// and the new state root. On `Err` nothing is written.
     pub fn apply_block(

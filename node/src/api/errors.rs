@@ -3,6 +3,8 @@
 //! reason such as `MempoolFull`) and whose `domain` is [`ERROR_DOMAIN`].
 
 use crate::mempool::Refusal;
+// tonic-types takes its metadata as a HashMap; it is empty, so no iteration order leaks.
+#[allow(clippy::disallowed_types)]
 use std::collections::HashMap;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt as _};
@@ -11,8 +13,10 @@ use tonic_types::{ErrorDetails, StatusExt as _};
 pub const ERROR_DOMAIN: &str = "volt.ledger.v1";
 
 /// A status with an `ErrorInfo` detail.
+#[allow(clippy::disallowed_types)]
 pub fn status(code: Code, reason: &str, message: impl Into<String>) -> Status {
-    let details = ErrorDetails::with_error_info(reason, ERROR_DOMAIN, HashMap::<String, String>::new());
+    let details =
+        ErrorDetails::with_error_info(reason, ERROR_DOMAIN, HashMap::<String, String>::new());
     Status::with_error_details(code, message, details)
 }
 

@@ -5,13 +5,16 @@ use crate::runtime::snapshot::Snapshot;
 use crate::storage::NodeDb;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tonic::Status;
 use volt_proto::grpc::{self as pb, get_record_request::Kind};
 use volt_proto::{AccountId, Asset, Hash, Serial, Symbol};
 use volt_token::keys::{Holding, Member, ShareClass};
 use volt_token::{Key, revenue};
-use tonic::Status;
 
-fn decode<T: DeserializeOwned + Serialize>(snapshot: &Snapshot, key: &Key) -> Result<Option<T>, Status> {
+fn decode<T: DeserializeOwned + Serialize>(
+    snapshot: &Snapshot,
+    key: &Key,
+) -> Result<Option<T>, Status> {
     snapshot.record(key).map_err(|e| storage(format!("record {key:?} does not decode: {e}")))
 }
 
@@ -28,7 +31,11 @@ pub fn asset_name(asset: &Asset) -> String {
 }
 
 /// An account's role, nonce and holdings (with claimable revenue) at the latest applied height.
-pub fn account(snapshot: &Snapshot, db: &NodeDb, account: AccountId) -> Result<pb::Account, Status> {
+pub fn account(
+    snapshot: &Snapshot,
+    db: &NodeDb,
+    account: AccountId,
+) -> Result<pb::Account, Status> {
     let member: Option<Member> = decode(snapshot, &Key::Member(account))?;
     let mut answer = pb::Account {
         account: account.as_bytes().to_vec(),
@@ -90,10 +97,16 @@ fn typed<T: DeserializeOwned + Serialize>(
     what: &str,
 ) -> Result<pb::Record, Status> {
     let Some(bytes) = snapshot.get(&key) else {
-        return Err(not_found("UnknownRecord", format!("no {what} at height {}", snapshot.height.0)));
+        return Err(not_found(
+            "UnknownRecord",
+            format!("no {what} at height {}", snapshot.height.0),
+        ));
     };
     let value: T = decode(snapshot, &key)?.ok_or_else(|| storage("record vanished"))?;
-    let json = serde_json::to_string(&value).map_err(|e| storage(format!("{what} as JSON: {e}")))?;
+    let mut json =
+        serde_json::to_value(&value).map_err(|e| storage(format!("{what} as JSON: {e}")))?;
+    hex_byte_arrays(&mut json);
+    let json = json.to_string();
     Ok(pb::Record {
         height: snapshot.height.0,
         state_root: snapshot.root.as_bytes().to_vec(),
@@ -103,32 +116,60 @@ fn typed<T: DeserializeOwned + Serialize>(
     })
 }
 
+/// Shows keys, hashes and signatures (arrays of 32 or 64 bytes in serde's data model) as hex
+/// strings, as people and scripts expect; the canonical bytes stay in `Record.value`.
+fn hex_byte_arrays(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Array(items) => {
+            let bytes: Option<Vec<u8>> =
+                items.iter().map(|v| v.as_u64().and_then(|n| u8::try_from(n).ok())).collect();
+            match bytes {
+                Some(bytes) if bytes.len() == 32 || bytes.len() == 64 => {
+                    *value = Value::String(hex::encode(bytes));
+                }
+                _ => items.iter_mut().for_each(hex_byte_arrays),
+            }
+        }
+        Value::Object(fields) => fields.values_mut().for_each(hex_byte_arrays),
+        _ => {}
+    }
+}
+
 /// One record by kind and id.
 pub fn record(snapshot: &Snapshot, kind: Kind, id: &str) -> Result<pb::Record, Status> {
     use volt_token::keys::{Battery, Currency, Lease, Station, Vehicle};
     match kind {
         Kind::Battery => {
-            let serial =
-                Serial::new(id).map_err(|e| invalid("BadArgument", format!("serial {id:?}: {e}")))?;
+            let serial = Serial::new(id)
+                .map_err(|e| invalid("BadArgument", format!("serial {id:?}: {e}")))?;
             typed::<Battery>(snapshot, Key::Battery(serial), &format!("battery {id}"))
         }
-        Kind::Station => {
-            typed::<Station>(snapshot, Key::Station(symbol(id, "station")?), &format!("station {id}"))
-        }
-        Kind::Vehicle => {
-            typed::<Vehicle>(snapshot, Key::Vehicle(symbol(id, "vehicle")?), &format!("vehicle {id}"))
-        }
-        Kind::ShareClass => {
-            typed::<ShareClass>(snapshot, Key::Class(symbol(id, "class")?), &format!("share class {id}"))
-        }
-        Kind::Currency => {
-            typed::<Currency>(snapshot, Key::Currency(symbol(id, "currency")?), &format!("currency {id}"))
-        }
+        Kind::Station => typed::<Station>(
+            snapshot,
+            Key::Station(symbol(id, "station")?),
+            &format!("station {id}"),
+        ),
+        Kind::Vehicle => typed::<Vehicle>(
+            snapshot,
+            Key::Vehicle(symbol(id, "vehicle")?),
+            &format!("vehicle {id}"),
+        ),
+        Kind::ShareClass => typed::<ShareClass>(
+            snapshot,
+            Key::Class(symbol(id, "class")?),
+            &format!("share class {id}"),
+        ),
+        Kind::Currency => typed::<Currency>(
+            snapshot,
+            Key::Currency(symbol(id, "currency")?),
+            &format!("currency {id}"),
+        ),
         Kind::Lease => {
-            let bytes = hex::decode(id)
-                .ok()
-                .and_then(|b| <[u8; 32]>::try_from(b).ok())
-                .ok_or_else(|| invalid("BadArgument", format!("lease id {id:?} is not 64 hex digits")))?;
+            let bytes =
+                hex::decode(id).ok().and_then(|b| <[u8; 32]>::try_from(b).ok()).ok_or_else(
+                    || invalid("BadArgument", format!("lease id {id:?} is not 64 hex digits")),
+                )?;
             typed::<Lease>(snapshot, Key::Lease(Hash(bytes)), &format!("lease {id}"))
         }
         Kind::Unspecified => Err(invalid("BadArgument", "kind is required")),
@@ -136,8 +177,16 @@ pub fn record(snapshot: &Snapshot, kind: Kind, id: &str) -> Result<pb::Record, S
 }
 
 /// The record of a station's attestation by counter (its usage receipt when it settled).
-pub fn usage_receipt(snapshot: &Snapshot, station: &str, counter: u64) -> Result<pb::Record, Status> {
+pub fn usage_receipt(
+    snapshot: &Snapshot,
+    station: &str,
+    counter: u64,
+) -> Result<pb::Record, Status> {
     use volt_token::keys::AttestationRecord;
     let key = Key::Attestation(symbol(station, "station")?, counter);
-    typed::<AttestationRecord>(snapshot, key, &format!("attestation {counter} of station {station}"))
+    typed::<AttestationRecord>(
+        snapshot,
+        key,
+        &format!("attestation {counter} of station {station}"),
+    )
 }

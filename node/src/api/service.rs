@@ -77,7 +77,11 @@ impl LedgerApi {
         }
         let pending = self.cx.pool.contains(id).await.map_err(|e| unavailable(e.to_string()))?;
         let state = if pending { TxState::Pending } else { TxState::Unknown };
-        Ok(pb::TxStatus { tx_id: id.as_bytes().to_vec(), state: state as i32, ..Default::default() })
+        Ok(pb::TxStatus {
+            tx_id: id.as_bytes().to_vec(),
+            state: state as i32,
+            ..Default::default()
+        })
     }
 
     fn block_message(&self, stored: &StoredBlock) -> Result<pb::FinalizedBlock, Status> {
@@ -109,7 +113,10 @@ impl Ledger for LedgerApi {
             self.cx.metrics.refused("TxTooLarge");
             return Err(invalid(
                 "TxTooLarge",
-                format!("the transaction is {} bytes; at most {TX_BYTES_MAX} are allowed", bytes.len()),
+                format!(
+                    "the transaction is {} bytes; at most {TX_BYTES_MAX} are allowed",
+                    bytes.len()
+                ),
             ));
         }
         match self.cx.pool.submit(bytes).await.map_err(|e| unavailable(e.to_string()))? {
@@ -199,7 +206,10 @@ impl Ledger for LedgerApi {
         let stored = self.cx.db.block(Height(height)).map_err(storage)?;
         let stored = stored.ok_or_else(|| {
             let applied = self.cx.applied.borrow().height.0;
-            not_found("UnknownHeight", format!("no finalized block at height {height}; the last is {applied}"))
+            not_found(
+                "UnknownHeight",
+                format!("no finalized block at height {height}; the last is {applied}"),
+            )
         })?;
         Ok(Response::new(self.block_message(&stored)?))
     }

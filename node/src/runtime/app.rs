@@ -71,7 +71,12 @@ impl App {
     /// The executor applied `digest` at `height`: ancestors walks stop there.
     pub fn set_applied(&mut self, digest: Hash, height: u64, time: Timestamp) {
         self.applied = (digest, height);
-        self.known.entry(digest).or_insert(Known { parent: Hash::ZERO, height, time, ids: Vec::new() });
+        self.known.entry(digest).or_insert(Known {
+            parent: Hash::ZERO,
+            height,
+            time,
+            ids: Vec::new(),
+        });
         self.known.retain(|_, k| k.height >= height);
     }
 

@@ -139,9 +139,8 @@ impl Driver {
         self.step(Input::Start, &mut pending).await?;
         loop {
             let timer_at = self.timers.keys().next().map(|(at, _)| *at);
-            let propose_at = pending.as_ref().map(|p| {
-                if size.borrow().txs > 0 { p.earliest } else { p.latest }
-            });
+            let propose_at =
+                pending.as_ref().map(|p| if size.borrow().txs > 0 { p.earliest } else { p.latest });
             let far = Instant::now() + Duration::from_secs(3_600);
             tokio::select! {
                 message = inbox.recv() => {
@@ -199,7 +198,11 @@ impl Driver {
     }
 
     /// Hands one input to the core and carries out its outputs in order.
-    async fn step(&mut self, input: Input, pending: &mut Option<Pending>) -> Result<(), DriverError> {
+    async fn step(
+        &mut self,
+        input: Input,
+        pending: &mut Option<Pending>,
+    ) -> Result<(), DriverError> {
         let outputs = self.core.handle(self.now_ms(), input);
         for output in outputs {
             self.perform(output, pending).await?;
@@ -209,7 +212,11 @@ impl Driver {
         Ok(())
     }
 
-    async fn perform(&mut self, output: Output, pending: &mut Option<Pending>) -> Result<(), DriverError> {
+    async fn perform(
+        &mut self,
+        output: Output,
+        pending: &mut Option<Pending>,
+    ) -> Result<(), DriverError> {
         match output {
             Output::JournalAppend(record) => self.journal.append(&record)?,
             Output::JournalRewrite(records) => {
@@ -302,7 +309,11 @@ impl Driver {
 }
 
 /// The genesis (or applied) block the core starts from, by height.
-pub fn anchor(db: &NodeDb, genesis: &Block, height: Height) -> Result<Block, crate::storage::DbError> {
+pub fn anchor(
+    db: &NodeDb,
+    genesis: &Block,
+    height: Height,
+) -> Result<Block, crate::storage::DbError> {
     if height.0 == 0 {
         return Ok(genesis.clone());
     }

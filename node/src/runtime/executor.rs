@@ -6,8 +6,8 @@
 //! node: nothing is acknowledged that is not stored, and a validator never serves a state that
 //! a quorum contradicts.
 
-use super::snapshot::Snapshot;
 use super::pool::PoolHandle;
+use super::snapshot::Snapshot;
 use crate::certificate::{Collector, StateCertificate, StateVote};
 use crate::payload::Payload;
 use crate::storage::{NodeDb, SledStore, StoredBlock};
@@ -21,6 +21,9 @@ use volt_token::{BlockContext, State};
 
 /// Finalized blocks waiting for the executor; a full queue makes the consensus driver wait.
 pub const EXECUTOR_QUEUE_MAX: usize = 64;
+/// A tree snapshot is written every this many blocks (and at a clean shutdown), so a restart
+/// re-reads only the keys changed since (about 2.5 s of writing at 10^6 keys).
+pub const TREE_SNAPSHOT_EVERY_BLOCKS: u64 = 2_000;
 /// Heights above the last certified one for which state votes are collected.
 pub const STATE_VOTE_HEIGHTS_MAX: u64 = 256;
 /// Recent snapshots kept until their state certificate forms (tree clones share nodes, so each
@@ -152,13 +155,29 @@ impl Executor {
     pub fn run(mut self, mut input: mpsc::Receiver<ExecutorInput>) -> Result<(), ExecutorError> {
         while let Some(next) = input.blocking_recv() {
             match next {
-                ExecutorInput::Finalized { block, certificate } => self.apply(block, certificate)?,
+                ExecutorInput::Finalized { block, certificate } => {
+                    self.apply(block, certificate)?;
+                    if self.applied.height.0.is_multiple_of(TREE_SNAPSHOT_EVERY_BLOCKS) {
+                        self.snapshot_tree();
+                    }
+                }
                 ExecutorInput::StateVote { from, vote, signature } => {
                     self.state_vote(from, vote, signature)?
                 }
             }
         }
+        // A clean shutdown: the next start loads the tree instead of rebuilding it.
+        self.snapshot_tree();
         Ok(())
+    }
+
+    /// Writes the tree snapshot; a failure only costs the next start a rebuild, so it is
+    /// logged, not fatal.
+    fn snapshot_tree(&self) {
+        match self.db.write_tree_snapshot(&self.state) {
+            Ok(info) => tracing::info!(?info, "wrote the state tree snapshot"),
+            Err(error) => tracing::warn!(%error, "could not write the state tree snapshot"),
+        }
     }
 
     /// Applies one finalized block and stores it with everything it produced, atomically.
@@ -194,10 +213,10 @@ impl Executor {
         self.metrics.block_apply.observe(started.elapsed().as_secs_f64());
         self.count(&stored);
         // A certificate that peers formed before this node executed the block: check it now.
-        let early = self.db.state_certificate(height).map_err(|source| ExecutorError::Storage {
-            height: height.0,
-            source,
-        })?;
+        let early = self
+            .db
+            .state_certificate(height)
+            .map_err(|source| ExecutorError::Storage { height: height.0, source })?;
         if let Some(cert) = early.and_then(|bytes| StateCertificate::decode(&bytes).ok())
             && cert.vote.state_root != result.state_root
         {
@@ -247,8 +266,11 @@ impl Executor {
         if h.0 == 0 || self.certified >= h {
             return Ok(());
         }
-        let vote =
-            StateVote { height: h, block_digest: self.applied.digest, state_root: self.state.root() };
+        let vote = StateVote {
+            height: h,
+            block_digest: self.applied.digest,
+            state_root: self.state.root(),
+        };
         let signature = vote.sign(&self.key, &self.chain_id);
         if let Some(out) = &self.votes_out {
             let _ = out.try_send((vote, signature));
@@ -315,7 +337,8 @@ impl Executor {
         self.collectors = self.collectors.split_off(&Height(h.0 + 1));
         self.certified = h;
         crate::telemetry::Metrics::set(&self.metrics.certified_height, h.0);
-        let stored = self.db.block(h).map_err(|source| ExecutorError::Storage { height: h.0, source })?;
+        let stored =
+            self.db.block(h).map_err(|source| ExecutorError::Storage { height: h.0, source })?;
         if let Some(stored) = stored
             && stored.state_root != cert.vote.state_root
         {

@@ -6,6 +6,10 @@
 //! the vote journal, build the core on the last applied block (the anchor) with the journal's
 //! records, so blocks finalized but not yet applied are finalized again and re-executed.
 
+// The node is the one place that owns clocks: consensus timers and block times are read here
+// and handed to the pure cores as arguments.
+#![allow(clippy::disallowed_methods)]
+
 pub mod app;
 pub mod driver;
 pub mod executor;
@@ -123,8 +127,10 @@ fn read_key_file(path: &Path) -> anyhow::Result<Keypair> {
     if meta.permissions().mode() & 0o077 != 0 {
         bail!("{} is readable by others; run chmod 600 on it", path.display());
     }
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let bytes = hex::decode(text.trim()).with_context(|| format!("{} is not hex", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let bytes =
+        hex::decode(text.trim()).with_context(|| format!("{} is not hex", path.display()))?;
     let seed: [u8; 32] = bytes
         .try_into()
         .map_err(|_| anyhow::anyhow!("{} must hold a 32-byte seed in hex", path.display()))?;
@@ -137,10 +143,15 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<Running> {
     let key = validator_key(&config, &doc)?;
     let validators = ValidatorSet::new(&doc.validator_accounts()).context("genesis validators")?;
     let Some(me) = validators.index_of(&key.account()) else {
-        bail!("this node's key {} is not a validator of chain {}", key.account(), doc.chain_id.as_str())
+        bail!(
+            "this node's key {} is not a validator of chain {}",
+            key.account(),
+            doc.chain_id.as_str()
+        )
     };
     let metrics = Arc::new(Metrics::new());
     let gauges = Arc::new(Gauges::default());
+    // Spawned below: keeps the mempool gauges in step with the actor's published size.
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
     let db = NodeDb::open(&config.data_dir.join("db"), doc.id())
@@ -214,6 +225,9 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<Running> {
         },
         snapshot_rx.clone(),
     );
+    Metrics::set(&metrics.height, height.0);
+    Metrics::set(&metrics.finalized_height, height.0);
+    tokio::spawn(mempool_gauges(pool.size(), Arc::clone(&metrics)));
     let (exec_tx, exec_rx) = mpsc::channel(executor::EXECUTOR_QUEUE_MAX);
     let executor = Executor {
         state,
@@ -304,7 +318,9 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<Running> {
 /// Writes the genesis state into an empty store, or reopens the stored ledger.
 fn open_state(db: &NodeDb, doc: &GenesisDoc) -> anyhow::Result<State<crate::storage::SledStore>> {
     if db.has_genesis()? {
-        return State::open(db.state_store()).context("reopening the ledger");
+        let (state, source) = db.open_state().context("reopening the ledger")?;
+        tracing::info!(?source, "state tree loaded");
+        return Ok(state);
     }
     let genesis = crate::setup::ledger_genesis(doc)?;
     let state = State::genesis(db.state_store(), &genesis).context("writing the genesis state")?;
@@ -355,6 +371,18 @@ pub struct Gauges {
     pub finalized: AtomicU64,
 }
 
+/// Mirrors the mempool's size into the metrics until the mempool stops.
+async fn mempool_gauges(mut size: watch::Receiver<pool::PoolSize>, metrics: Arc<Metrics>) {
+    loop {
+        let now = *size.borrow_and_update();
+        Metrics::set(&metrics.mempool_txs, now.txs as u64);
+        Metrics::set(&metrics.mempool_bytes, now.bytes as u64);
+        if size.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
 struct MetricsObserver(Arc<Metrics>, Arc<Gauges>);
 
 impl DriverObserver for MetricsObserver {
@@ -369,4 +397,3 @@ impl DriverObserver for MetricsObserver {
         self.0.journal_fsync.observe(seconds);
     }
 }
-

@@ -21,10 +21,23 @@ pub struct PoolSize {
 }
 
 enum Command {
-    Submit { bytes: Vec<u8>, reply: oneshot::Sender<Result<Hash, Refusal>> },
-    Select { exclude: BTreeSet<Hash>, txs_max: usize, bytes_max: usize, reply: oneshot::Sender<Vec<SignedTx>> },
-    Finalized { ids: Vec<Hash> },
-    Contains { id: Hash, reply: oneshot::Sender<bool> },
+    Submit {
+        bytes: Vec<u8>,
+        reply: oneshot::Sender<Result<Hash, Refusal>>,
+    },
+    Select {
+        exclude: BTreeSet<Hash>,
+        txs_max: usize,
+        bytes_max: usize,
+        reply: oneshot::Sender<Vec<SignedTx>>,
+    },
+    Finalized {
+        ids: Vec<Hash>,
+    },
+    Contains {
+        id: Hash,
+        reply: oneshot::Sender<bool>,
+    },
 }
 
 /// The mempool actor stopped (the node is shutting down).
@@ -48,7 +61,10 @@ impl PoolHandle {
         PoolHandle { tx, size }
     }
 
-    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, PoolClosed> {
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, PoolClosed> {
         let (reply, answer) = oneshot::channel();
         self.tx.send(make(reply)).await.map_err(|_| PoolClosed)?;
         answer.await.map_err(|_| PoolClosed)

@@ -38,7 +38,10 @@ impl Snapshot {
     }
 
     /// A typed record; a value that does not decode is an error, never a wrong answer.
-    pub fn record<T: DeserializeOwned + serde::Serialize>(&self, key: &Key) -> Result<Option<T>, CodecError> {
+    pub fn record<T: DeserializeOwned + serde::Serialize>(
+        &self,
+        key: &Key,
+    ) -> Result<Option<T>, CodecError> {
         self.get(key).map(|bytes| codec::decode(bytes, STATE_VALUE_BYTES_MAX)).transpose()
     }
 }
@@ -46,7 +49,11 @@ impl Snapshot {
 impl Ledger for Snapshot {
     fn signer(&self, account: AccountId) -> Option<SignerView> {
         let member: Member = self.record(&Key::Member(account)).ok().flatten()?;
-        Some(SignerView { next_nonce: member.next_nonce, frozen: member.frozen, revoked: member.revoked })
+        Some(SignerView {
+            next_nonce: member.next_nonce,
+            frozen: member.frozen,
+            revoked: member.revoked,
+        })
     }
 
     fn chain_id(&self) -> &ChainId {

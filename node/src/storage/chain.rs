@@ -23,6 +23,9 @@ pub const RECEIPTS_RECORD_BYTES_MAX: usize = volt_token::BLOCK_TXS_MAX * RECEIPT
 /// Largest stored state certificate (the runtime's encoding; opaque here): 2f+1 of at most 128
 /// validators' signatures over (chain id, height, block digest, root), with room to spare.
 pub const STATE_CERTIFICATE_BYTES_MAX: usize = 64 * 1024;
+/// Largest changed-key list of one block; a block that writes more stores "too many" instead
+/// (see `Sealed::changed_keys`).
+pub const CHANGED_KEYS_RECORD_BYTES_MAX: usize = 8 * 1024 * 1024;
 /// A tx index value: height (8 bytes), position (4), whether the receipt used the nonce (1).
 const TX_INDEX_BYTES: usize = 13;
 /// An applied height: 8 bytes.
@@ -107,10 +110,10 @@ fn decode<T: Serialize + serde::de::DeserializeOwned>(
 
 /// A batch under construction: every value sealed against its key and checked against its
 /// limit as it is added.
-struct Sealed(sled::Batch);
+pub(super) struct Sealed(pub(super) sled::Batch);
 
 impl Sealed {
-    fn put(&mut self, key: &RecordKey, value: &[u8], max: usize) -> Result<(), DbError> {
+    pub(super) fn put(&mut self, key: &RecordKey, value: &[u8], max: usize) -> Result<(), DbError> {
         check_size(key, value.len(), max)?;
         let sled_key = key.encode();
         let sealed = record::seal(&sled_key, value);
@@ -128,6 +131,17 @@ impl Sealed {
             }
         }
         Ok(())
+    }
+
+    /// The list of ledger keys the block wrote, or `None` if it is over
+    /// [`CHANGED_KEYS_RECORD_BYTES_MAX`]: then no tree snapshot below this height can be brought
+    /// up to date, and the next restart rebuilds the tree (slower, never wrong).
+    fn changed_keys(&mut self, height: Height, store: &SledStore) -> Result<(), DbError> {
+        let keys: Vec<Vec<u8>> = store.staged().keys().cloned().collect();
+        let bytes: usize = keys.iter().map(|k| k.len() + 8).sum();
+        let list = (bytes <= CHANGED_KEYS_RECORD_BYTES_MAX - 1024).then_some(keys);
+        let encoded = codec::encode(&list);
+        self.put(&RecordKey::Changed(height), &encoded, CHANGED_KEYS_RECORD_BYTES_MAX)
     }
 
     fn applied_height(&mut self, height: Height) -> Result<(), DbError> {
@@ -203,6 +217,7 @@ impl NodeDb {
         for (id, location) in self.index_entries(h, &block.receipts)? {
             batch.put(&RecordKey::TxIndex(id), &location.encode(), TX_INDEX_BYTES)?;
         }
+        batch.changed_keys(h, store)?;
         batch.applied_height(h)?;
         self.tree.apply_batch(batch.0).map_err(sled_error("committing a block"))?;
         store.discard_staged();
@@ -251,6 +266,28 @@ impl NodeDb {
     /// than once, the receipt that used its nonce (or the latest rejection if none did).
     pub fn tx_location(&self, id: &Hash) -> Result<Option<(Height, u32)>, DbError> {
         Ok(self.tx_index(id)?.map(|l| (l.height, l.index)))
+    }
+
+    /// The ledger keys the block at `h` wrote: `Ok(None)` if not recorded (missing, or over
+    /// the limit).
+    pub(super) fn changed_keys(&self, h: Height) -> Result<Option<Vec<Vec<u8>>>, DbError> {
+        let key = RecordKey::Changed(h);
+        match self.get(&key)? {
+            None => Ok(None),
+            Some(bytes) => decode(&key, &bytes, CHANGED_KEYS_RECORD_BYTES_MAX),
+        }
+    }
+
+    /// The state root stored with the block at `h` (receipts record).
+    pub(super) fn state_root(&self, h: Height) -> Result<Option<Hash>, DbError> {
+        let key = RecordKey::Receipts(h);
+        match self.get(&key)? {
+            None => Ok(None),
+            Some(bytes) => {
+                let outcome: Outcome = decode(&key, &bytes, RECEIPTS_RECORD_BYTES_MAX)?;
+                Ok(Some(outcome.state_root))
+            }
+        }
     }
 
     /// The stored block at height `h`, with its certificate, receipts, root and time.

@@ -23,18 +23,25 @@
 //!   durable fsync (`sync_file_range`). [`NodeDb::make_durable`] flushes, then `fsync`s every
 //!   file under the database directory and the directories. docs/operations.md says exactly
 //!   what survives kill -9 and power loss.
-//! - **The authenticated tree** is rebuilt from the state entries on open (`State::open`);
-//!   measured at 10^6 keys in docs/performance.md. See `snapshot.rs`.
+//! - **The authenticated tree** persists as a checksummed snapshot file of the state plus, per
+//!   block, the list of keys it wrote; [`NodeDb::open_state`] rebuilds the tree from the file,
+//!   catches it up from those lists and checks the root, or falls back to a full rebuild from
+//!   sled. Measured at 10^6 keys in docs/performance.md. See `snapshot.rs`.
 
 mod chain;
 mod record;
+mod snapshot;
 mod state;
 
 pub use chain::{
-    BLOCK_RECORD_BYTES_MAX, FINALIZATION_BYTES_MAX, RECEIPT_BYTES_MAX, RECEIPTS_RECORD_BYTES_MAX,
-    STATE_CERTIFICATE_BYTES_MAX, StoredBlock,
+    BLOCK_RECORD_BYTES_MAX, CHANGED_KEYS_RECORD_BYTES_MAX, FINALIZATION_BYTES_MAX,
+    RECEIPT_BYTES_MAX, RECEIPTS_RECORD_BYTES_MAX, STATE_CERTIFICATE_BYTES_MAX, StoredBlock,
 };
 pub use record::{CHECKSUM_BYTES, RecordKey};
+pub use snapshot::{
+    SNAPSHOT_BYTES_MAX, SNAPSHOT_ENTRIES_MAX, SNAPSHOT_FILE, SNAPSHOT_KEY_BYTES_MAX, SnapshotInfo,
+    TreeSource,
+};
 pub use state::SledStore;
 
 use std::path::{Path, PathBuf};
@@ -43,6 +50,9 @@ use volt_proto::Hash;
 /// How often sled's background thread writes its log buffer to the file and `sync_all`s it
 /// (sled 0.34's default, set explicitly so the documented figure is the one in force).
 pub const FLUSH_EVERY_MS: u64 = 500;
+
+/// The sled database's directory under the node's database directory.
+const SLED_DIR: &str = "sled";
 
 /// The name of the sled tree that holds every record.
 const TREE: &str = "volt-node";
@@ -95,6 +105,9 @@ pub enum DbError {
         /// The block's height.
         got: volt_proto::Height,
     },
+    /// The ledger's view of the store failed.
+    #[error(transparent)]
+    Ledger(volt_token::StorageError),
     /// No genesis state has been committed yet.
     #[error("the store holds no genesis state yet")]
     NoGenesis,
@@ -104,7 +117,7 @@ pub(crate) fn sled_error(action: &str) -> impl Fn(sled::Error) -> DbError + '_ {
     move |error| DbError::Io { action: action.to_owned(), error: error.to_string() }
 }
 
-fn io_error(action: String) -> impl Fn(std::io::Error) -> DbError {
+pub(crate) fn io_error(action: String) -> impl Fn(std::io::Error) -> DbError {
     move |error| DbError::Io { action: action.clone(), error: error.to_string() }
 }
 
@@ -114,7 +127,7 @@ fn io_error(action: String) -> impl Fn(std::io::Error) -> DbError {
 pub struct NodeDb {
     dir: PathBuf,
     db: sled::Db,
-    tree: sled::Tree,
+    pub(super) tree: sled::Tree,
 }
 
 impl NodeDb {
@@ -122,7 +135,7 @@ impl NodeDb {
     /// refuses a different one ([`DbError::GenesisMismatch`] naming both ids).
     pub fn open(dir: &Path, genesis_id: Hash) -> Result<NodeDb, DbError> {
         let db = sled::Config::new()
-            .path(dir)
+            .path(dir.join(SLED_DIR))
             .flush_every_ms(Some(FLUSH_EVERY_MS))
             .open()
             .map_err(sled_error("opening the database"))?;

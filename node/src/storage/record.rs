@@ -24,6 +24,7 @@ const RECEIPTS: u8 = b'r';
 const STATE_CERTIFICATE: u8 = b'c';
 const TX_INDEX: u8 = b't';
 const META: u8 = b'm';
+const CHANGED: u8 = b'k';
 
 /// The key of one record, by kind.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,6 +45,8 @@ pub enum RecordKey {
     AppliedHeight,
     /// The id of the genesis the data directory was created with.
     GenesisId,
+    /// The ledger keys the block at a height wrote (for bringing a tree snapshot up to date).
+    Changed(Height),
 }
 
 impl RecordKey {
@@ -64,6 +67,7 @@ impl RecordKey {
             RecordKey::TxIndex(id) => with(TX_INDEX, &id.0),
             RecordKey::AppliedHeight => with(META, b"applied-height"),
             RecordKey::GenesisId => with(META, b"genesis-id"),
+            RecordKey::Changed(h) => with(CHANGED, &h.0.to_be_bytes()),
         }
     }
 
@@ -78,6 +82,7 @@ impl RecordKey {
             RecordKey::TxIndex(id) => format!("tx index entry for tx {id}"),
             RecordKey::AppliedHeight => "applied height".to_owned(),
             RecordKey::GenesisId => "genesis id".to_owned(),
+            RecordKey::Changed(h) => format!("changed-key list at height {h}"),
         }
     }
 }
