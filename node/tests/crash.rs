@@ -215,7 +215,7 @@ async fn crash_run(strict: bool) {
 
     // It stays live past the vote journal's next prune after the last restart.
     let height = node_status(&mut c).await.height;
-    let target = (height / JOURNAL_PRUNE_VIEWS + 2) * JOURNAL_PRUNE_VIEWS;
+    let target = (height / JOURNAL_PRUNE_VIEWS + 1) * JOURNAL_PRUNE_VIEWS + 8;
     drive_to_height(&mut c, &wallet, target).await;
 
     // Re-execution from genesis reaches every stored root and the node's current one.
