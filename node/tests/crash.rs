@@ -128,8 +128,6 @@ async fn killed_mid_load_the_node_keeps_what_it_finalized_and_replays_to_its_roo
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "node bug: after a restart the API answers before the blocks the vote journal \
-            re-finalizes are applied again, so a tx reported APPLIED reads UNKNOWN for a moment"]
 async fn after_a_kill_the_node_never_reads_unknown_for_what_it_reported_final() {
     // Proves the first answers of a restarted node already hold every status it reported final
     // before the kill: a client is never told "unknown" about a transaction it saw applied.

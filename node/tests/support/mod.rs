@@ -48,9 +48,12 @@ pub struct TestDir {
 }
 
 impl TestDir {
-    /// `$TMPDIR/volt-e2e-<pid>-<name>`, emptied first.
+    /// `$TMPDIR/volt-e2e-<pid>-<n>-<name>`, emptied first; `n` counts the directories made by
+    /// this process, so tests of one binary that run in parallel never share one.
     pub fn new(name: &str) -> TestDir {
-        let path = std::env::temp_dir().join(format!("volt-e2e-{}-{name}", std::process::id()));
+        static MADE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("volt-e2e-{}-{n}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir_all(&path).expect("create the test dir");
         TestDir { path }
