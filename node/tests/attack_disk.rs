@@ -143,13 +143,18 @@ fn attack_disk_flipped_state_value_is_never_served_or_executed() {
     let home = fresh_home("flip-state");
     let mut node = Node::start(&home);
     let doc = doc(&home);
-    let who = key(&doc, "investor-01").account();
-    let (holdings, key_bytes, h_before) = rt().block_on(async {
+    let (who_name, who, holdings, key_bytes, h_before) = rt().block_on(async {
         let mut c = node.client().await;
         wait_settled(&mut c, Duration::from_secs(60)).await;
-        let a = c.get_account(pb::GetAccountRequest { account: who.0.to_vec() }).await.unwrap().into_inner();
-        let h = a.holdings.iter().find(|h| !h.key.is_empty()).expect("investor-01 holds something").clone();
-        (a.holdings, h.key.clone(), a.height)
+        for name in investors(&doc) {
+            let who = key(&doc, &name).account();
+            let a = c.get_account(pb::GetAccountRequest { account: who.0.to_vec() }).await.unwrap().into_inner();
+            if let Some(h) = a.holdings.iter().find(|h| !h.key.is_empty() && h.amount != "0") {
+                let k = h.key.clone();
+                return (name, who, a.holdings, k, a.height);
+            }
+        }
+        panic!("no investor holds anything");
     });
     assert_eq!(node.stop(), Some(0));
     let mut sled_key = vec![b's'];
@@ -176,9 +181,9 @@ fn attack_disk_flipped_state_value_is_never_served_or_executed() {
             Err(s) => assert!(s.message().contains("corrupt"), "{s:?}"),
         }
         // Execute a transfer that reads the damaged key.
-        let n = next_nonce(&mut c, &doc, "investor-01").await;
+        let n = next_nonce(&mut c, &doc, &who_name).await;
         let s = status(&mut c).await;
-        let id = submit(&mut c, &transfer(&doc, "investor-01", "investor-02", n, s.height + 100)).await;
+        let id = submit(&mut c, &transfer(&doc, &who_name, "investor-02", n, s.height + 100)).await;
         let Ok(id) = id else { return };
         tokio::time::sleep(Duration::from_secs(5)).await;
         if let Ok(st) = c.get_tx_status(pb::GetTxStatusRequest { tx_id: id }).await {

@@ -274,10 +274,17 @@ pub async fn next_nonce(c: &mut LedgerClient<Channel>, doc: &GenesisDoc, name: &
 /// Waits until the dev set-up is applied: the mempool is empty and height > 0.
 pub async fn wait_settled(c: &mut LedgerClient<Channel>, timeout: Duration) -> pb::NodeStatusResponse {
     let deadline = Instant::now() + timeout;
+    let mut quiet = 0;
     loop {
         let s = status(c).await;
+        // The dev set-up submits in waves: empty for 3 s in a row means it is done.
         if s.height > 0 && s.mempool_txs == 0 {
-            return s;
+            quiet += 1;
+            if quiet >= 15 {
+                return s;
+            }
+        } else {
+            quiet = 0;
         }
         assert!(Instant::now() < deadline, "node did not settle: {s:?}");
         tokio::time::sleep(Duration::from_millis(200)).await;
