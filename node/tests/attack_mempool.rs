@@ -58,7 +58,7 @@ fn attack_mempool_global_cap_no_growth() {
     let doc = doc(&home);
     rt().block_on(async {
         let mut c = node.client().await;
-        let s = wait_settled(&mut c, Duration::from_secs(120)).await;
+        let s = wait_settled(&mut c, Duration::from_secs(600)).await;
         let names = member_names(&doc);
         let mut full = 0;
         let mut max_seen = 0u64;
