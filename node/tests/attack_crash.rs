@@ -26,14 +26,23 @@ async fn check_after_restart(node: &Node, finals: &Finals) {
     let b = c.get_block(pb::GetBlockRequest { height: s.height }).await.unwrap().into_inner();
     let s2 = status(&mut c).await;
     if s2.height == s.height {
-        assert_eq!(b.state_root, s.state_root, "NodeStatus root != GetBlock({}).state_root", s.height);
+        assert_eq!(
+            b.state_root, s.state_root,
+            "NodeStatus root != GetBlock({}).state_root",
+            s.height
+        );
     }
     wait_height(&mut c, s.height, Duration::from_secs(30)).await;
 }
 
 /// Submits transfers from every investor as fast as possible until `stop_at`, recording those
 /// reported final.
-async fn hammer(node: &Node, doc: &volt_genesis::GenesisDoc, finals: &mut Finals, run_for: Duration) {
+async fn hammer(
+    node: &Node,
+    doc: &volt_genesis::GenesisDoc,
+    finals: &mut Finals,
+    run_for: Duration,
+) {
     let mut c = node.client().await;
     let s = status(&mut c).await;
     let names = investors(doc);
@@ -57,7 +66,9 @@ async fn hammer(node: &Node, doc: &volt_genesis::GenesisDoc, finals: &mut Finals
                 Err(st) if st.code() == tonic::Code::Unavailable => break 'outer,
                 Err(_) => {}
             }
-            if Instant::now() >= until { break 'outer; }
+            if Instant::now() >= until {
+                break 'outer;
+            }
         }
         // Record what is final so far.
         let mut keep = Vec::new();
@@ -121,8 +132,12 @@ fn attack_crash_kill9_right_after_waittx_applied() {
             let mut c = node.client().await;
             let s = status(&mut c).await;
             let n = next_nonce(&mut c, &doc, "investor-05").await;
-            let id = submit(&mut c, &transfer(&doc, "investor-05", "investor-06", n, s.height + 100)).await.unwrap();
-            let mut stream = c.wait_tx(pb::GetTxStatusRequest { tx_id: id.clone() }).await.unwrap().into_inner();
+            let id =
+                submit(&mut c, &transfer(&doc, "investor-05", "investor-06", n, s.height + 100))
+                    .await
+                    .unwrap();
+            let mut stream =
+                c.wait_tx(pb::GetTxStatusRequest { tx_id: id.clone() }).await.unwrap().into_inner();
             while let Some(st) = stream.message().await.unwrap() {
                 if st.state != PENDING {
                     assert_ne!(st.state, UNKNOWN, "{st:?}"); // final: applied or failed

@@ -26,7 +26,9 @@ fn prepared(name: &str) -> (std::path::PathBuf, Before) {
         let mut c = node.client().await;
         let s = wait_settled(&mut c, Duration::from_secs(60)).await;
         let n = next_nonce(&mut c, &doc, "investor-01").await;
-        submit(&mut c, &transfer(&doc, "investor-01", "investor-02", n, s.height + 100)).await.unwrap();
+        submit(&mut c, &transfer(&doc, "investor-01", "investor-02", n, s.height + 100))
+            .await
+            .unwrap();
         wait_height(&mut c, s.height + 2, Duration::from_secs(30)).await;
         // Let a state certificate form for the tip.
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -36,7 +38,9 @@ fn prepared(name: &str) -> (std::path::PathBuf, Before) {
     (home, before)
 }
 
-async fn snapshot_of(c: &mut volt_proto::grpc::ledger_client::LedgerClient<tonic::transport::Channel>) -> Before {
+async fn snapshot_of(
+    c: &mut volt_proto::grpc::ledger_client::LedgerClient<tonic::transport::Channel>,
+) -> Before {
     let s = status(c).await;
     let mut digests = Vec::new();
     let mut roots = Vec::new();
@@ -65,13 +69,26 @@ fn refuses_or_recovers(home: &Path, before: &Before, needle: &[&str]) -> &'stati
             rt().block_on(async {
                 let mut c = node.client().await;
                 let s = status(&mut c).await;
-                assert!(s.height >= before.height, "height went back {} -> {}", before.height, s.height);
+                assert!(
+                    s.height >= before.height,
+                    "height went back {} -> {}",
+                    before.height,
+                    s.height
+                );
                 for h in 1..=before.height {
                     match c.get_block(pb::GetBlockRequest { height: h }).await {
                         Ok(b) => {
                             let b = b.into_inner();
-                            assert_eq!(b.digest, before.digests[h as usize - 1], "block {h} changed");
-                            assert_eq!(b.state_root, before.roots[h as usize - 1], "root of {h} changed");
+                            assert_eq!(
+                                b.digest,
+                                before.digests[h as usize - 1],
+                                "block {h} changed"
+                            );
+                            assert_eq!(
+                                b.state_root,
+                                before.roots[h as usize - 1],
+                                "root of {h} changed"
+                            );
                         }
                         Err(st) => {
                             assert_eq!(st.code(), tonic::Code::Internal, "block {h}: {st:?}");
@@ -84,7 +101,11 @@ fn refuses_or_recovers(home: &Path, before: &Before, needle: &[&str]) -> &'stati
                 }
                 wait_height(&mut c, s.height, Duration::from_secs(30)).await;
                 let s2 = status(&mut c).await;
-                let tip = c.get_block(pb::GetBlockRequest { height: s2.height }).await.unwrap().into_inner();
+                let tip = c
+                    .get_block(pb::GetBlockRequest { height: s2.height })
+                    .await
+                    .unwrap()
+                    .into_inner();
                 let s3 = status(&mut c).await;
                 if s3.height == s2.height {
                     assert_eq!(tip.state_root, s2.state_root, "NodeStatus root != GetBlock root");
@@ -101,7 +122,8 @@ fn flip_sled(home: &Path, pick: impl Fn(&[u8]) -> bool) -> Vec<u8> {
     let doc = doc(home);
     let db = volt_node::storage::NodeDb::open(&home.join("data/db"), doc.id()).unwrap();
     let tree = db.raw();
-    let (k, v) = tree.iter().map(|r| r.unwrap()).filter(|(k, _)| pick(k)).last().expect("no such key");
+    let (k, v) =
+        tree.iter().map(|r| r.unwrap()).filter(|(k, _)| pick(k)).last().expect("no such key");
     let mut v = v.to_vec();
     let i = v.len() / 2;
     v[i] ^= 0x40;
@@ -148,7 +170,11 @@ fn attack_disk_flipped_state_value_is_never_served_or_executed() {
         wait_settled(&mut c, Duration::from_secs(60)).await;
         for name in investors(&doc) {
             let who = key(&doc, &name).account();
-            let a = c.get_account(pb::GetAccountRequest { account: who.0.to_vec() }).await.unwrap().into_inner();
+            let a = c
+                .get_account(pb::GetAccountRequest { account: who.0.to_vec() })
+                .await
+                .unwrap()
+                .into_inner();
             if let Some(h) = a.holdings.iter().find(|h| !h.key.is_empty() && h.amount != "0") {
                 let k = h.key.clone();
                 return (name, who, a.holdings, k, a.height);
@@ -191,10 +217,15 @@ fn attack_disk_flipped_state_value_is_never_served_or_executed() {
             // Applied on top of the damaged value is a wrong answer unless the value used was
             // the correct one: check the holding moved by exactly 1 from its old amount.
             if st.state == APPLIED {
-                let a = c.get_account(pb::GetAccountRequest { account: who.0.to_vec() }).await.unwrap().into_inner();
+                let a = c
+                    .get_account(pb::GetAccountRequest { account: who.0.to_vec() })
+                    .await
+                    .unwrap()
+                    .into_inner();
                 let old = holdings.iter().find(|h| h.key == key_bytes).unwrap();
                 let new = a.holdings.iter().find(|h| h.key == key_bytes).unwrap();
-                let (o, n): (u128, u128) = (old.amount.parse().unwrap(), new.amount.parse().unwrap());
+                let (o, n): (u128, u128) =
+                    (old.amount.parse().unwrap(), new.amount.parse().unwrap());
                 assert!(o.abs_diff(n) <= 1, "balance {o} became {n}: executed on a damaged value");
             }
         }
@@ -202,7 +233,10 @@ fn attack_disk_flipped_state_value_is_never_served_or_executed() {
     if !node.alive() {
         let err = node.stderr();
         assert_no_panic(&err);
-        assert!(err.contains("corrupt") && err.contains("state key"), "stopped without naming the key: {err}");
+        assert!(
+            err.contains("corrupt") && err.contains("state key"),
+            "stopped without naming the key: {err}"
+        );
     }
 }
 
@@ -276,7 +310,10 @@ fn attack_disk_swapped_genesis_is_refused_naming_both_ids() {
     std::thread::sleep(Duration::from_millis(1100));
     let other = home.join("other-genesis.json");
     let st = std::process::Command::new(env!("CARGO_BIN_EXE_volt"))
-        .args(["genesis", "dev", "--out"]).arg(&other).status().unwrap();
+        .args(["genesis", "dev", "--out"])
+        .arg(&other)
+        .status()
+        .unwrap();
     assert!(st.success());
     std::fs::copy(&other, home.join("genesis.json")).unwrap();
     let new = doc(&home).id();
@@ -285,7 +322,10 @@ fn attack_disk_swapped_genesis_is_refused_naming_both_ids() {
     assert_no_panic(&err);
     assert!(matches!(code, Some(c) if c != 0), "started on another genesis: {code:?} {out} {err}");
     let text = format!("{out}{err}");
-    assert!(text.contains(&old.to_string()) && text.contains(&new.to_string()), "error does not name both ids: {text}");
+    assert!(
+        text.contains(&old.to_string()) && text.contains(&new.to_string()),
+        "error does not name both ids: {text}"
+    );
     let error_lines = err.lines().filter(|l| l.contains("error")).count();
     assert!(error_lines >= 1, "{err}");
 }
@@ -296,7 +336,10 @@ fn attack_disk_second_node_on_same_home_refuses() {
     let mut first = Node::start(&home);
     let (code, out, err) = run_to_exit(&home, Duration::from_secs(60));
     assert_no_panic(&err);
-    assert!(matches!(code, Some(c) if c != 0), "second node did not refuse (timeout = hung): {code:?}\n{out}\n{err}");
+    assert!(
+        matches!(code, Some(c) if c != 0),
+        "second node did not refuse (timeout = hung): {code:?}\n{out}\n{err}"
+    );
     assert!(err.to_lowercase().contains("lock"), "no clear reason: {err}");
     assert!(first.alive(), "the first node died: {}", first.stderr());
     rt().block_on(async {

@@ -34,9 +34,16 @@ fn attack_mempool_per_account_cap() {
         let mut refused = None;
         // Far-ahead nonces (gap at n) so nothing is selected while we flood.
         for i in 1..=40u64 {
-            match submit(&mut c, &transfer(&doc, "investor-01", "investor-02", n + i, s.height + 10_000)).await {
+            match submit(
+                &mut c,
+                &transfer(&doc, "investor-01", "investor-02", n + i, s.height + 10_000),
+            )
+            .await
+            {
                 Ok(_) => admitted += 1,
-                Err(st) => { refused.get_or_insert((st.code(), reason(&st))); }
+                Err(st) => {
+                    refused.get_or_insert((st.code(), reason(&st)));
+                }
             }
         }
         assert!(admitted <= 8, "one account got {admitted} txs in, the cap is 8");
@@ -44,7 +51,9 @@ fn attack_mempool_per_account_cap() {
         assert_eq!(code, Code::ResourceExhausted);
         assert_eq!(why, "AccountQueueFull");
         let m = next_nonce(&mut c, &doc, "investor-02").await;
-        submit(&mut c, &transfer(&doc, "investor-02", "investor-03", m, s.height + 100)).await.expect("another account is crowded out");
+        submit(&mut c, &transfer(&doc, "investor-02", "investor-03", m, s.height + 100))
+            .await
+            .expect("another account is crowded out");
     });
 }
 
@@ -66,9 +75,15 @@ fn attack_mempool_global_cap_no_growth() {
             let n = next_nonce(&mut c, &doc, name).await;
             // Gap nonces: never selectable, so the mempool stays full while we look.
             for i in 1..=6u64 {
-                if let Err(st) = submit(&mut c, &transfer(&doc, name, "investor-02", n + i, s.height + 10_000)).await {
-                    if st.code() == Code::ResourceExhausted && reason(&st) == "MempoolFull" { full += 1; }
-                    else { assert_eq!(st.code(), Code::ResourceExhausted, "{st:?}"); }
+                if let Err(st) =
+                    submit(&mut c, &transfer(&doc, name, "investor-02", n + i, s.height + 10_000))
+                        .await
+                {
+                    if st.code() == Code::ResourceExhausted && reason(&st) == "MempoolFull" {
+                        full += 1;
+                    } else {
+                        assert_eq!(st.code(), Code::ResourceExhausted, "{st:?}");
+                    }
                 }
             }
             let m = node.metric("volt_mempool_txs").unwrap_or(0.0) as u64;
@@ -76,7 +91,11 @@ fn attack_mempool_global_cap_no_growth() {
         }
         let st = status(&mut c).await;
         assert!(full > 0, "never MempoolFull past the cap");
-        assert!(st.mempool_txs <= 30 && max_seen <= 30, "mempool grew past its cap: {} / {max_seen}", st.mempool_txs);
+        assert!(
+            st.mempool_txs <= 30 && max_seen <= 30,
+            "mempool grew past its cap: {} / {max_seen}",
+            st.mempool_txs
+        );
         let bytes = node.metric("volt_mempool_bytes").unwrap();
         assert!(bytes as u64 == st.mempool_bytes || st.mempool_txs > 0);
     });
@@ -142,8 +161,11 @@ fn attack_mempool_expiring_pending_txs_drain_and_chain_continues() {
         let st = status(&mut c).await;
         assert_eq!(st.mempool_txs, 0, "expired txs were not evicted");
         // Now the gap filler and a follow-up apply.
-        let id = submit(&mut c, &transfer(&doc, who, "investor-10", n, st.height + 100)).await.unwrap();
-        let id2 = submit(&mut c, &transfer(&doc, who, "investor-10", n + 1, st.height + 100)).await.unwrap();
+        let id =
+            submit(&mut c, &transfer(&doc, who, "investor-10", n, st.height + 100)).await.unwrap();
+        let id2 = submit(&mut c, &transfer(&doc, who, "investor-10", n + 1, st.height + 100))
+            .await
+            .unwrap();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let a = tx_status(&mut c, &id).await;
@@ -173,7 +195,10 @@ fn attack_mempool_burst_drains() {
         for name in investors(&doc) {
             let n = next_nonce(&mut c, &doc, &name).await;
             for i in 0..60u64 {
-                if let Ok(id) = submit(&mut c, &transfer(&doc, &name, "investor-01", n + i, s.height + 1000)).await {
+                if let Ok(id) =
+                    submit(&mut c, &transfer(&doc, &name, "investor-01", n + i, s.height + 1000))
+                        .await
+                {
                     ids.push(id);
                 }
             }
@@ -182,7 +207,9 @@ fn attack_mempool_burst_drains() {
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             let st = status(&mut c).await;
-            if st.mempool_txs == 0 { break; }
+            if st.mempool_txs == 0 {
+                break;
+            }
             assert!(Instant::now() < deadline, "mempool did not drain: {st:?}");
             tokio::time::sleep(Duration::from_millis(300)).await;
         }

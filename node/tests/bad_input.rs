@@ -192,13 +192,13 @@ async fn bad_input_is_refused_with_its_code_and_reason_and_changes_nothing() {
         assert_refused(case.what, result, case.code, case.reason);
     }
 
-    // A request over the gRPC message limit is refused by the transport, before the handler.
+    // A request over the gRPC message limit is refused before the handler, with a reason too.
     let huge = rng.bytes(5 << 20);
     match submit_bytes(&mut c, huge).await {
         Ok(id) => panic!("a 5 MiB request was accepted as {id}"),
         Err(status) => assert_eq!(
             (status.code(), reason(&status).as_str()),
-            (Code::OutOfRange, ""),
+            (Code::ResourceExhausted, "MessageTooLarge"),
             "5 MiB request: {}",
             status.message()
         ),

@@ -57,6 +57,22 @@ pub fn refusal(refusal: &Refusal) -> Status {
     status(code, reason, refusal.to_string())
 }
 
+/// Gives an over-limit request, which tonic refuses before any handler runs (as `OutOfRange`
+/// without details), the same shape as every other error: `ResourceExhausted` with the reason
+/// `MessageTooLarge`. No handler of this API answers `OutOfRange` itself.
+pub fn rich_transport_error(
+    response: http::Response<tonic::body::Body>,
+    message_max: usize,
+) -> http::Response<tonic::body::Body> {
+    let out_of_range = Code::OutOfRange as i32;
+    let code = response.headers().get("grpc-status").and_then(|v| v.to_str().ok());
+    if code.and_then(|c| c.parse::<i32>().ok()) != Some(out_of_range) {
+        return response;
+    }
+    let message = format!("the request is larger than this node accepts ({message_max} bytes)");
+    status(Code::ResourceExhausted, "MessageTooLarge", message).into_http()
+}
+
 /// The `ErrorInfo.reason` of a status, if it carries one (clients and tests).
 pub fn reason_of(status: &Status) -> Option<String> {
     status.get_details_error_info().map(|info| info.reason)

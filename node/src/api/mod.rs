@@ -31,7 +31,10 @@ use volt_proto::grpc::ledger_server::LedgerServer;
 /// Longest a `WaitTx` stream waits for finality before it ends with the current status.
 pub const WAIT_TX_MS_MAX: u64 = 120_000;
 /// Blocks a `StreamBlocks` stream buffers for a slow reader before it waits (backpressure).
-pub const STREAM_BUFFER_BLOCKS: usize = 16;
+pub const STREAM_BUFFER_BLOCKS: usize = 4;
+/// Server streams (`WaitTx`, `StreamBlocks`) open at once across all connections; past it a
+/// new one is refused with `ResourceExhausted` / `TooManyStreams`.
+pub const STREAMS_MAX: usize = 256;
 
 /// What the API reads.
 #[derive(Clone)]
@@ -58,6 +61,8 @@ pub struct ApiContext {
     pub limits: Limits,
     /// The consensus view and finalized height, as the driver last reported them.
     pub gauges: Arc<crate::runtime::Gauges>,
+    /// Permits for open server streams ([`STREAMS_MAX`]).
+    pub streams: Arc<tokio::sync::Semaphore>,
 }
 
 /// Binds `addr` and serves the ledger, health and reflection services. Returns the bound
@@ -87,7 +92,11 @@ pub async fn serve(
         .build_v1alpha()
         .context("building reflection v1alpha")?;
     let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    let message_max = limits.grpc_message_bytes_max;
     let server = tonic::transport::Server::builder()
+        .layer(tower::util::MapResponseLayer::new(move |response| {
+            errors::rich_transport_error(response, message_max)
+        }))
         .concurrency_limit_per_connection(limits.grpc_concurrency_max)
         .timeout(Duration::from_millis(limits.grpc_request_timeout_ms))
         .add_service(health)

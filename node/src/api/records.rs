@@ -18,8 +18,21 @@ fn decode<T: DeserializeOwned + Serialize>(
     snapshot.record(key).map_err(|e| storage(format!("record {key:?} does not decode: {e}")))
 }
 
+/// Most characters of a client's id echoed back in an error (a status message travels in an
+/// HTTP/2 header, which has a size limit of its own).
+const ECHO_CHARS_MAX: usize = 64;
+
+/// `id` as an error message shows it: quoted, cut at [`ECHO_CHARS_MAX`] characters.
+fn shown(id: &str) -> String {
+    if id.chars().count() <= ECHO_CHARS_MAX {
+        return format!("{id:?}");
+    }
+    let head: String = id.chars().take(ECHO_CHARS_MAX).collect();
+    format!("{head:?}… ({} bytes)", id.len())
+}
+
 fn symbol(id: &str, what: &str) -> Result<Symbol, Status> {
-    Symbol::new(id).map_err(|e| invalid("BadArgument", format!("{what} {id:?}: {e}")))
+    Symbol::new(id).map_err(|e| invalid("BadArgument", format!("{what} {}: {e}", shown(id))))
 }
 
 /// The asset as the CLI writes it: `HKD` or `share:POOL-A`.
@@ -136,14 +149,26 @@ fn hex_byte_arrays(value: &mut serde_json::Value) {
     }
 }
 
+/// Longest id a lookup takes: every serial, symbol and hex lease id is shorter.
+pub const ID_BYTES_MAX: usize = 128;
+
+fn check_id_length(id: &str) -> Result<(), Status> {
+    if id.len() > ID_BYTES_MAX {
+        let message = format!("id {} is longer than any id ({ID_BYTES_MAX} bytes)", shown(id));
+        return Err(invalid("BadArgument", message));
+    }
+    Ok(())
+}
+
 /// One record by kind and id.
 pub fn record(snapshot: &Snapshot, kind: Kind, id: &str) -> Result<pb::Record, Status> {
     use volt_token::keys::{Battery, Currency, Lease, Station, Vehicle};
+    check_id_length(id)?;
     match kind {
         Kind::Battery => {
             let serial = Serial::new(id)
                 .map_err(|e| invalid("BadArgument", format!("serial {id:?}: {e}")))?;
-            typed::<Battery>(snapshot, Key::Battery(serial), &format!("battery {id}"))
+            typed::<Battery>(snapshot, Key::Battery(serial), &format!("battery {}", shown(id)))
         }
         Kind::Station => typed::<Station>(
             snapshot,
@@ -183,6 +208,7 @@ pub fn usage_receipt(
     counter: u64,
 ) -> Result<pb::Record, Status> {
     use volt_token::keys::AttestationRecord;
+    check_id_length(station)?;
     let key = Key::Attestation(symbol(station, "station")?, counter);
     typed::<AttestationRecord>(
         snapshot,

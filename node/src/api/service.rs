@@ -68,6 +68,17 @@ fn final_status(id: Hash, block: &StoredBlock, index: u32) -> pb::TxStatus {
 }
 
 impl LedgerApi {
+    /// One of the [`super::STREAMS_MAX`] stream slots, held until the stream ends.
+    fn stream_permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, Status> {
+        std::sync::Arc::clone(&self.cx.streams).try_acquire_owned().map_err(|_| {
+            errors::status(
+                tonic::Code::ResourceExhausted,
+                "TooManyStreams",
+                format!("{} streams are open on this node; retry later", super::STREAMS_MAX),
+            )
+        })
+    }
+
     async fn status_of(&self, id: Hash) -> Result<pb::TxStatus, Status> {
         if let Some((height, index)) = self.cx.db.tx_location(&id).map_err(storage)? {
             let block = self.cx.db.block(height).map_err(storage)?.ok_or_else(|| {
@@ -143,12 +154,14 @@ impl Ledger for LedgerApi {
         request: Request<pb::GetTxStatusRequest>,
     ) -> Result<Response<Self::WaitTxStream>, Status> {
         let id = hash_arg(&request.into_inner().tx_id, "tx_id")?;
+        let permit = self.stream_permit()?;
         let mut applied = self.cx.applied.clone();
         applied.borrow_and_update();
         let first = self.status_of(id).await?;
         let api = LedgerApi { cx: self.cx.clone() };
         let (tx, rx) = mpsc::channel(2);
         tokio::spawn(async move {
+            let _permit = permit;
             let done = |s: &pb::TxStatus| s.state != TxState::Pending as i32;
             let over = done(&first);
             if tx.send(Ok(first)).await.is_err() || over {
@@ -221,10 +234,12 @@ impl Ledger for LedgerApi {
         request: Request<pb::StreamBlocksRequest>,
     ) -> Result<Response<Self::StreamBlocksStream>, Status> {
         let mut next = request.into_inner().from_height.max(1);
+        let permit = self.stream_permit()?;
         let mut applied = self.cx.applied.clone();
         let api = LedgerApi { cx: self.cx.clone() };
         let (tx, rx) = mpsc::channel(STREAM_BUFFER_BLOCKS);
         tokio::spawn(async move {
+            let _permit = permit;
             loop {
                 let tip = applied.borrow_and_update().height.0;
                 while next <= tip {
@@ -252,8 +267,15 @@ impl Ledger for LedgerApi {
         request: Request<pb::GetProofRequest>,
     ) -> Result<Response<pb::ProofResponse>, Status> {
         let key = request.into_inner().key;
-        if key.len() > volt_token::STATE_VALUE_BYTES_MAX {
-            return Err(invalid("BadArgument", "the key is longer than any state key"));
+        if key.len() > crate::storage::SNAPSHOT_KEY_BYTES_MAX {
+            return Err(invalid(
+                "BadArgument",
+                format!(
+                    "the key is {} bytes; no state key is longer than {}",
+                    key.len(),
+                    crate::storage::SNAPSHOT_KEY_BYTES_MAX
+                ),
+            ));
         }
         let snapshot = std::sync::Arc::clone(&self.cx.certified.borrow());
         let Some(certificate) = snapshot.certificate.as_ref() else {

@@ -48,6 +48,11 @@ pub use ledger::{
 };
 pub use refusal::Refusal;
 
+/// Furthest ahead (in blocks after the next one) a transaction's expiry may be: a transaction
+/// that waits behind a nonce gap is evicted when it expires, so no slot is held for ever. The
+/// set-up and load transactions of the pilot expire within 10,000 blocks.
+pub const EXPIRY_HORIZON_BLOCKS_MAX: u64 = 100_000;
+
 use std::collections::{BTreeMap, BTreeSet};
 use volt_proto::sig::{self, PublicKey};
 use volt_proto::{AccountId, Hash, Height, Nonce, SignedTx, TX_BYTES_MAX, codec};
@@ -147,6 +152,10 @@ impl Mempool {
         let next_height = next_height(ledger);
         if body.expiry_height < next_height {
             return Err(Refusal::Expired { expiry_height: body.expiry_height, next_height });
+        }
+        if body.expiry_height.0 - next_height.0 > EXPIRY_HORIZON_BLOCKS_MAX {
+            let (expiry_height, max) = (body.expiry_height, EXPIRY_HORIZON_BLOCKS_MAX);
+            return Err(Refusal::ExpiryTooFar { expiry_height, next_height, max });
         }
         let id = tx.id();
         if self.txs.contains_key(&id) {

@@ -39,6 +39,20 @@ pub enum Refusal {
         /// The height of the next block.
         next_height: Height,
     },
+    /// The transaction would stay valid further ahead than the mempool keeps anything: a
+    /// transaction stuck behind a nonce gap could otherwise hold its slot for ever.
+    #[error(
+        "transaction expires at height {expiry_height}; at most {max} blocks after the next \
+         block ({next_height}) are accepted"
+    )]
+    ExpiryTooFar {
+        /// The transaction's last valid height.
+        expiry_height: Height,
+        /// The height of the next block.
+        next_height: Height,
+        /// [`crate::mempool::EXPIRY_HORIZON_BLOCKS_MAX`].
+        max: u64,
+    },
     /// The signer is not a member, or was revoked.
     #[error("signer {account} is {}", if *.revoked { "revoked" } else { "not a member" })]
     UnknownSigner {
@@ -117,6 +131,7 @@ impl Refusal {
             Refusal::WrongChain { .. } => "WrongChain",
             Refusal::BadSignature(_) => "BadSignature",
             Refusal::Expired { .. } => "Expired",
+            Refusal::ExpiryTooFar { .. } => "ExpiryTooFar",
             Refusal::UnknownSigner { .. } => "UnknownSigner",
             Refusal::Frozen(_) => "SignerFrozen",
             Refusal::NonceReplayed { .. } => "NonceReplayed",
@@ -160,6 +175,7 @@ impl Refusal {
                 tonic::Code::ResourceExhausted
             }
             Refusal::Expired { .. }
+            | Refusal::ExpiryTooFar { .. }
             | Refusal::UnknownSigner { .. }
             | Refusal::Frozen(_)
             | Refusal::NonceReplayed { .. }

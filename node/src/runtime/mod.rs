@@ -175,6 +175,18 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<Running> {
         None => bail!("the store says height {} is applied but holds no block there", height.0),
     };
     let journal_path = config.data_dir.join("votes.journal");
+    // A validator of a real network that lost its journal but kept its blocks may have voted
+    // in views it no longer remembers: starting would risk signing twice. (With one validator
+    // there is nobody to equivocate to, and the dev chain restarts.)
+    if validators.len() > 1 && height.0 > 0 && !journal_path.exists() {
+        bail!(
+            "the vote journal {} is missing but the store holds {} applied blocks: this validator \
+             could sign twice in a view it no longer remembers; restore the journal, or wipe the \
+             data directory and resync",
+            journal_path.display(),
+            height.0
+        );
+    }
     let storage = FileStorage::open(&journal_path)
         .with_context(|| format!("opening the vote journal {}", journal_path.display()))?;
     let (journal, replay) = Journal::open(storage).context("reading the vote journal")?;
@@ -313,6 +325,7 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<Running> {
         metrics: Arc::clone(&metrics),
         limits: config.limits.clone(),
         gauges: Arc::clone(&gauges),
+        streams: Arc::new(tokio::sync::Semaphore::new(api::STREAMS_MAX)),
     };
     let (grpc, api_task) = api::serve(config.grpc_listen, context).await?;
     let (metrics_addr, metrics_task) =

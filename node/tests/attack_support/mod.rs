@@ -10,11 +10,16 @@ use tonic::transport::Channel;
 use volt_genesis::GenesisDoc;
 use volt_proto::grpc::{self as pb, ledger_client::LedgerClient};
 use volt_proto::sig::Keypair;
-use volt_proto::{AccountId, Amount, Asset, Call, ChainId, Height, Nonce, SignedTx, Symbol, TxBody};
+use volt_proto::{
+    AccountId, Amount, Asset, Call, ChainId, Height, Nonce, SignedTx, Symbol, TxBody,
+};
 
 pub fn fresh_home(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir()
-        .join(format!("volt-attack-{name}-{}-{}", std::process::id(), rand_suffix()));
+    let dir = std::env::temp_dir().join(format!(
+        "volt-attack-{name}-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -158,7 +163,8 @@ impl Node {
     }
 
     pub async fn client(&self) -> LedgerClient<Channel> {
-        let ch = Channel::from_shared(format!("http://{}", self.grpc)).unwrap().connect().await.unwrap();
+        let ch =
+            Channel::from_shared(format!("http://{}", self.grpc)).unwrap().connect().await.unwrap();
         LedgerClient::new(ch).max_decoding_message_size(64 << 20)
     }
 
@@ -217,7 +223,8 @@ pub fn doc(home: &Path) -> GenesisDoc {
 }
 
 pub fn key(doc: &GenesisDoc, name: &str) -> Keypair {
-    let m = doc.members.iter().find(|m| m.name == name).unwrap_or_else(|| panic!("no member {name}"));
+    let m =
+        doc.members.iter().find(|m| m.name == name).unwrap_or_else(|| panic!("no member {name}"));
     volt_genesis::demo_keypair(&m.key_label)
 }
 
@@ -253,8 +260,14 @@ pub fn transfer(doc: &GenesisDoc, from: &str, to: &str, nonce: u64, expiry: u64)
 
 pub fn signed(doc: &GenesisDoc, from: &str, nonce: u64, expiry: u64, call: Call) -> SignedTx {
     let k = key(doc, from);
-    TxBody { chain_id: chain(doc), signer: k.account(), nonce: Nonce(nonce), expiry_height: Height(expiry), call }
-        .sign(&k)
+    TxBody {
+        chain_id: chain(doc),
+        signer: k.account(),
+        nonce: Nonce(nonce),
+        expiry_height: Height(expiry),
+        call,
+    }
+    .sign(&k)
 }
 
 pub async fn status(c: &mut LedgerClient<Channel>) -> pb::NodeStatusResponse {
@@ -272,7 +285,10 @@ pub async fn next_nonce(c: &mut LedgerClient<Channel>, doc: &GenesisDoc, name: &
 }
 
 /// Waits until the dev set-up is applied: the mempool is empty and height > 0.
-pub async fn wait_settled(c: &mut LedgerClient<Channel>, timeout: Duration) -> pb::NodeStatusResponse {
+pub async fn wait_settled(
+    c: &mut LedgerClient<Channel>,
+    timeout: Duration,
+) -> pb::NodeStatusResponse {
     let deadline = Instant::now() + timeout;
     let mut quiet = 0;
     loop {
@@ -292,7 +308,11 @@ pub async fn wait_settled(c: &mut LedgerClient<Channel>, timeout: Duration) -> p
 }
 
 /// Waits until the applied height passes `h`.
-pub async fn wait_height(c: &mut LedgerClient<Channel>, h: u64, timeout: Duration) -> pb::NodeStatusResponse {
+pub async fn wait_height(
+    c: &mut LedgerClient<Channel>,
+    h: u64,
+    timeout: Duration,
+) -> pb::NodeStatusResponse {
     let deadline = Instant::now() + timeout;
     loop {
         let s = status(c).await;
@@ -304,11 +324,17 @@ pub async fn wait_height(c: &mut LedgerClient<Channel>, h: u64, timeout: Duratio
     }
 }
 
-pub async fn submit(c: &mut LedgerClient<Channel>, tx: &SignedTx) -> Result<Vec<u8>, tonic::Status> {
+pub async fn submit(
+    c: &mut LedgerClient<Channel>,
+    tx: &SignedTx,
+) -> Result<Vec<u8>, tonic::Status> {
     c.submit_tx(pb::SubmitTxRequest { signed_tx: tx.encode() }).await.map(|r| r.into_inner().tx_id)
 }
 
-pub async fn submit_bytes(c: &mut LedgerClient<Channel>, bytes: Vec<u8>) -> Result<Vec<u8>, tonic::Status> {
+pub async fn submit_bytes(
+    c: &mut LedgerClient<Channel>,
+    bytes: Vec<u8>,
+) -> Result<Vec<u8>, tonic::Status> {
     c.submit_tx(pb::SubmitTxRequest { signed_tx: bytes }).await.map(|r| r.into_inner().tx_id)
 }
 
