@@ -118,7 +118,9 @@ fn attack_mempool_nonce_gap_squatting_does_not_lock_out_others() {
         for name in &squatters {
             let n = next_nonce(&mut c, &doc, name).await;
             for i in 1..=8u64 {
-                let _ = submit(&mut c, &transfer(&doc, name, "investor-02", n + i, u64::MAX)).await;
+                // The furthest expiry the mempool takes (EXPIRY_HORIZON_BLOCKS_MAX = 100,000).
+                let expiry = s.height + 90_000;
+                let _ = submit(&mut c, &transfer(&doc, name, "investor-02", n + i, expiry)).await;
             }
         }
         let st = status(&mut c).await;

@@ -134,12 +134,66 @@ impl Mempool {
             return Err(Refusal::TooLarge { bytes: bytes.len(), max: TX_BYTES_MAX });
         }
         let tx: SignedTx = codec::decode(bytes, TX_BYTES_MAX).map_err(Refusal::Malformed)?;
-        let id = self.check(&tx, bytes.len(), ledger)?;
+        let checked = self.check(&tx, bytes.len(), ledger);
+        // A full mempool still takes a transaction that is ready (next in its signer's run) by
+        // evicting transactions that wait behind a nonce gap: parked gap transactions can
+        // never lock out transactions that could go into the next block.
+        let ready = match checked {
+            Err(Refusal::MempoolFull { .. }) if self.is_ready(&tx, ledger) => true,
+            Err(refusal) => return Err(refusal),
+            Ok(_) => false,
+        };
         let key = PublicKey::from_account(tx.body.signer).map_err(Refusal::BadSignature)?;
         sig::verify(&key, &tx.body.signing_message(), &tx.signature)
             .map_err(Refusal::BadSignature)?;
+        let id = if ready {
+            self.evict_gap_txs(bytes.len(), ledger);
+            self.check(&tx, bytes.len(), ledger)?
+        } else {
+            tx.id()
+        };
         self.insert(id, tx, bytes.len());
         Ok(id)
+    }
+
+    /// The first nonce of `account` not covered by its run of waiting transactions contiguous
+    /// from the ledger's next nonce.
+    fn run_end(&self, account: AccountId, ledger: &impl Ledger) -> Option<Nonce> {
+        let mut next = ledger.signer(account)?.next_nonce;
+        if let Some(queue) = self.accounts.get(&account) {
+            for nonce in queue.nonces.range(next..).map(|(n, _)| *n) {
+                if nonce != next {
+                    break;
+                }
+                next = Nonce(next.0.saturating_add(1));
+            }
+        }
+        Some(next)
+    }
+
+    /// True if `tx` would extend its signer's ready run (it could go into the next blocks).
+    fn is_ready(&self, tx: &SignedTx, ledger: &impl Ledger) -> bool {
+        self.run_end(tx.body.signer, ledger) == Some(tx.body.nonce)
+    }
+
+    /// Evicts waiting transactions that sit behind a nonce gap, newest first, until one of
+    /// `size` bytes fits. Runs only when the mempool is full: O(accounts) per eviction.
+    fn evict_gap_txs(&mut self, size: usize, ledger: &impl Ledger) {
+        let MempoolLimits { txs_max, bytes_max, .. } = self.limits;
+        while self.txs.len() >= txs_max || self.bytes.saturating_add(size) > bytes_max {
+            let mut newest: Option<(u64, Hash)> = None;
+            for (account, queue) in &self.accounts {
+                let Some(end) = self.run_end(*account, ledger) else { continue };
+                for id in queue.nonces.range(end..).map(|(_, id)| id) {
+                    let seq = self.txs.get(id).map_or(0, |e| e.seq);
+                    if newest.is_none_or(|(s, _)| seq > s) {
+                        newest = Some((seq, *id));
+                    }
+                }
+            }
+            let Some((_, id)) = newest else { return };
+            self.remove(&id);
+        }
     }
 
     /// Every admission check but the signature's; returns the id.

@@ -539,3 +539,37 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_ready_transaction_evicts_gap_transactions_from_a_full_mempool() {
+    // Proves parked transactions behind a nonce gap never lock out one that could go into the
+    // next block: it evicts the newest gap transaction; a gap transaction evicts nothing.
+    let ledger = Fake::new();
+    let mut pool = Mempool::new(MempoolLimits { txs_max: 4, ..limits() });
+    for nonce in 1..=2 {
+        pool.admit(&tx("a", nonce), &ledger).unwrap(); // a waits behind its missing nonce 0
+        pool.admit(&tx("b", nonce), &ledger).unwrap();
+    }
+    let gap = refusal(&mut pool, &tx("c", 5), &ledger);
+    assert!(gap.is_resource_exhausted(), "{gap:?}");
+    assert_eq!(pool.len(), 4);
+    let newest_gap = id_of(&tx("b", 2));
+    pool.admit(&tx("c", 0), &ledger).unwrap();
+    check_invariants(&pool);
+    assert_eq!(pool.len(), 4);
+    assert!(!pool.contains(&newest_gap), "the newest gap transaction gives way");
+    assert!(pool.contains(&id_of(&tx("a", 1))));
+    // A bad signature on a ready transaction evicts nothing.
+    let mut forged = SignedTx::decode(&tx("d", 0)).unwrap();
+    forged.signature = Signature([7; 64]);
+    assert!(matches!(refusal(&mut pool, &forged.encode(), &ledger), Refusal::BadSignature(_)));
+    assert_eq!(pool.len(), 4);
+    // Once only ready transactions wait, a full mempool refuses again.
+    let mut ledger = ledger;
+    ledger.view("a").next_nonce = Nonce(1);
+    ledger.view("b").next_nonce = Nonce(1);
+    let full = refusal(&mut pool, &tx("d", 0), &ledger);
+    assert!(full.is_resource_exhausted(), "{full:?}");
+    assert_eq!(pool.len(), 4);
+    check_invariants(&pool);
+}
