@@ -87,6 +87,12 @@ impl Core {
         self.wants.remove(request).is_some()
     }
 
+    /// Outstanding fetches (for the simulator's report of the most a node held).
+    #[doc(hidden)]
+    pub fn wants_held(&self) -> usize {
+        self.wants.len()
+    }
+
     /// Outstanding fetches and the longest time one of them went unneeded-and-unanswered, in
     /// ms (for the simulator's bounded-state check).
     #[doc(hidden)]

@@ -59,19 +59,42 @@ pub struct Report {
     pub rejected: BTreeMap<Rejection, u64>,
     /// Each node's state at the end (`Core::describe`), for replays.
     pub nodes: Vec<String>,
-    /// The most blocks an honest node was behind the highest honest node when it restarted.
+    /// The most blocks an honest node was behind the highest honest node when it restarted or
+    /// came out of an eclipse.
     pub lag_max: u64,
     /// The longest run of consecutive views with a nullification on the wire.
     pub nullified_run_max: u64,
+    /// The most fetches an honest node had outstanding at once.
+    pub wants_max: usize,
 }
 
 #[derive(Clone, Debug)]
 enum Event {
-    Deliver { slot: usize, from: ValidatorIndex, bytes: Vec<u8> },
-    Timer { slot: usize, incarnation: u32, timer: Timer },
-    App { slot: usize, incarnation: u32, input: Input },
-    Crash { slot: usize },
-    Restart { slot: usize },
+    Deliver {
+        slot: usize,
+        from: ValidatorIndex,
+        bytes: Vec<u8>,
+    },
+    Timer {
+        slot: usize,
+        incarnation: u32,
+        timer: Timer,
+    },
+    App {
+        slot: usize,
+        incarnation: u32,
+        input: Input,
+    },
+    Crash {
+        slot: usize,
+    },
+    Restart {
+        slot: usize,
+    },
+    /// The scenario's eclipse ends: measures how far behind the node fell.
+    EclipseEnd {
+        slot: usize,
+    },
     Heal,
 }
 
@@ -126,6 +149,7 @@ pub struct Sim {
     /// Proposed blocks by digest (kept only for the invalid proposers' mix).
     known: BTreeMap<Hash, Block>,
     lag_max: u64,
+    wants_max: usize,
 }
 
 impl Sim {
@@ -166,6 +190,11 @@ impl Sim {
             Mix::Withholder => Some(Behavior::Withholder),
             _ => None,
         };
+        if let Some(eclipse) = scenario.eclipse {
+            // One withholder, never the eclipsed node: it is the only peer the node hears.
+            let others: Vec<usize> = (0..n).filter(|i| *i != eclipse.slot).collect();
+            behaviors[others[rng.below(others.len() as u64) as usize]] = Behavior::Withholder;
+        }
         if let Some(b) = kind {
             let count = rng.range(1, f as u64) as usize;
             byzantine(&mut rng, &mut behaviors, b, count);
@@ -226,6 +255,7 @@ impl Sim {
             finality: (0, 0),
             known: BTreeMap::new(),
             lag_max: 0,
+            wants_max: 0,
             scenario,
         };
         sim.draw_faults();
@@ -287,6 +317,9 @@ impl Sim {
             self.push(outage.start_ms, Event::Crash { slot: outage.slot });
             self.push(outage.end_ms, Event::Restart { slot: outage.slot });
         }
+        if let Some(eclipse) = self.scenario.eclipse {
+            self.push(eclipse.end_ms, Event::EclipseEnd { slot: eclipse.slot });
+        }
         self.push(fault_ms, Event::Heal);
     }
 
@@ -343,6 +376,9 @@ impl Sim {
             Event::Restart { slot } => {
                 self.trace.update(&[4, *slot as u8]);
             }
+            Event::EclipseEnd { slot } => {
+                self.trace.update(&[7, *slot as u8]);
+            }
             Event::Heal => {
                 self.trace.update(&[5]);
             }
@@ -387,6 +423,11 @@ impl Sim {
                     self.crash(slot);
                     self.boot(slot);
                 }
+            }
+            Event::EclipseEnd { slot } => {
+                let height = self.nodes[slot].chain.len() as u64 - 1;
+                let top = self.honest_heights().into_iter().max().unwrap_or(0);
+                self.lag_max = self.lag_max.max(top.saturating_sub(height));
             }
             Event::Heal => {
                 let h = self.honest_heights().into_iter().max().unwrap_or(0);
@@ -565,6 +606,7 @@ impl Sim {
         if !node.behavior.is_honest() {
             return;
         }
+        self.wants_max = self.wants_max.max(core.wants_held());
         let view = core.view();
         if view < node.view_max {
             let text = format!("node {slot} went back from view {} to {view}", node.view_max);
@@ -695,6 +737,17 @@ impl Sim {
 
     fn partitioned(&self, from: ValidatorIndex, to: ValidatorIndex) -> bool {
         let (a, b) = (usize::from(from), usize::from(to));
+        if let Some(e) = self.scenario.eclipse
+            && self.now >= e.start_ms
+            && self.now < e.end_ms
+            && (a == e.slot || b == e.slot)
+        {
+            // Only byzantine peers reach the eclipsed node, and it reaches only them.
+            let other = if a == e.slot { b } else { a };
+            if self.nodes[other].behavior.is_honest() {
+                return true;
+            }
+        }
         self.partitions.iter().any(|p| {
             self.now >= p.start
                 && self.now < p.end
@@ -853,6 +906,7 @@ impl Sim {
             nodes,
             lag_max: self.lag_max,
             nullified_run_max,
+            wants_max: self.wants_max,
         }
     }
 }
