@@ -130,7 +130,7 @@
 //! checks; everything after the last valid commit is the torn tail of a crash, whatever shape
 //! the disk left it in (cut, zeros, or a lost middle page with a later page kept), and is
 //! truncated; a bad frame *before* a valid commit is corruption and stops the node
-//! ([`journal::JournalError::Corrupt`], see [`journal::frame`]). The file journal is created
+//! ([`journal::JournalError::Corrupt`], see [`mod@journal::frame`]). The file journal is created
 //! with a directory fsync and held under an exclusive lock, so two processes never share it.
 //! The core restores its own votes, entered view,
 //! entry certificates and notarized blocks, re-sends the journaled votes, and its checks (rules
@@ -188,12 +188,20 @@
 //! a reason; `docs/consensus.md` lists each limit, what happens when it is crossed, and why
 //! liveness holds, and the simulator's long seeds cross each.
 //!
-//! **Fetches** ([`types::Request`]) carry the view they serve. A fetch is repeated no sooner
-//! than `fetch_retry_ms` while something still needs it; it expires once the finalized view
+//! **Fetches** ([`types::Request`]) carry the view they serve. A fetch goes to one peer at a
+//! time (an [`Output::Send`] of a request): first the signers of the certificate that names
+//! the block (at least f + 1 of them are honest and hold it), then the others. It is repeated
+//! no sooner than `fetch_retry_ms`, to the next peer in line, while something still needs it; it expires once the finalized view
 //! reaches the view it served, or once nothing needed it for
 //! [`core::WANT_STALE_RETRIES`] retry periods (a notarized-then-orphaned block nobody serves
 //! any more). At [`core::WANTS_MAX`] the least useful fetch (not needed by finality, lowest
 //! view) is evicted; a fetch the finalized chain needs is never refused.
+//!
+//! **Answers** are bounded per peer: one per (peer, request) per `fetch_retry_ms`, and at most
+//! [`core::ANSWERS_PER_PEER_PER_SECOND_MAX`] answers and
+//! [`core::ANSWER_BYTES_PER_PEER_PER_SECOND_MAX`] bytes per peer per second. A certificate that
+//! fails verification is remembered by digest ([`core::BAD_CERTIFICATES_KEPT`]) and refused
+//! unverified when it comes again.
 //!
 //! Per-view state is kept from the last finalized view up; it grows only while finality stalls
 //! (one entry per view, a few certificates each). Blocks are kept when certified or notarized

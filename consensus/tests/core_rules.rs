@@ -189,7 +189,7 @@ fn missing_block_is_fetched_then_delivered() {
     let b1 = h.block(1, &h.genesis, b"one");
     let cert = h.cert(Vote::Finalize(b1.proposal()), &[0, 1, 3]);
     let out = core.handle(1, msg(0, &Message::Certificate(cert)));
-    assert!(out.iter().any(|o| matches!(o, Output::Fetch(Request::Block(d)) if *d == b1.digest())));
+    assert!(fetches(&out).iter().any(|r| matches!(r, Request::Block(d) if *d == b1.digest())));
     let out = core.handle(2, msg(0, &Message::Blocks(vec![b1.clone()])));
     assert!(out.iter().any(|o| matches!(o, Output::Finalized { block, .. } if *block == b1)));
 }
@@ -213,7 +213,7 @@ fn proposal_over_nullified_views_is_valid() {
     assert_eq!(core.view(), View(3));
     let b3 = h.block(3, &h.genesis, b"three");
     let out = core.handle(2, msg(3, &h.propose(&b3)));
-    assert!(out.iter().any(|o| matches!(o, Output::Fetch(Request::Certificates(View(1))))));
+    assert!(fetches(&out).contains(&Request::Certificates(View(1))));
     assert!(!out.iter().any(|o| matches!(o, Output::Verify(_))));
     let out = core.handle(3, msg(1, &Message::Certificate(h.cert(nullify(1), &[1, 2, 3]))));
     assert!(out.iter().any(|o| matches!(o, Output::Verify(b) if *b == b3)));
@@ -234,7 +234,7 @@ fn proposal_with_a_missing_nullification_fetches_it() {
     assert_eq!(core.view(), View(3));
     let b3 = h.block(3, &h.genesis, b"three-on-genesis");
     let out = core.handle(2, msg(3, &h.propose(&b3)));
-    assert!(out.iter().any(|o| matches!(o, Output::Fetch(Request::Certificates(View(1))))));
+    assert!(fetches(&out).contains(&Request::Certificates(View(1))));
     assert!(!out.iter().any(|o| matches!(o, Output::Verify(_))));
 }
 

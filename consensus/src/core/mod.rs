@@ -45,6 +45,16 @@ pub const FINALIZE_WALK_PER_TURN_MAX: usize = 4096;
 /// or notarized by this node: a byzantine leader cannot park 1 MiB per view it leads while
 /// finality stalls.
 pub const PROPOSALS_KEPT_VIEWS: u64 = 64;
+/// Requests one peer may have answered per second; past it, its requests get nothing until the
+/// second is over (`Rejection::OverBudget`). An honest node asks each thing of one peer at a
+/// time, at most once per `fetch_retry_ms`.
+pub const ANSWERS_PER_PEER_PER_SECOND_MAX: u32 = 1024;
+/// Bytes of answers (blocks and certificates) one peer may be sent per second; past it, as
+/// above. At least one answer goes out per second, however large.
+pub const ANSWER_BYTES_PER_PEER_PER_SECOND_MAX: usize = 16 << 20;
+/// Certificates that failed verification, remembered by digest so that a forged certificate
+/// sent again is refused without verifying it again; the oldest is forgotten first.
+pub const BAD_CERTIFICATES_KEPT: usize = 256;
 /// Timeouts double every this many consecutive views entered through a nullification...
 pub const TIMEOUT_BACKOFF_VIEWS: u64 = 8;
 /// ...up to `2^TIMEOUT_BACKOFF_SHIFT_MAX` times the configured timeouts.
@@ -231,7 +241,10 @@ pub enum Output {
     },
     /// Send to every other validator.
     Broadcast(Message),
-    /// Ask peers for certificates or blocks.
+    /// Ask every peer for certificates or blocks. **No longer emitted** (issue 8, defect 7):
+    /// the core asks one peer at a time, as `Send { to, message: Message::Request(..) }`, and
+    /// asks the next peer when no answer came within `fetch_retry_ms`. Kept so drivers that
+    /// still match on it compile; it will be removed.
     Fetch(Request),
     /// Arm a timer at an absolute time.
     SetTimer {
@@ -287,6 +300,9 @@ pub enum Rejection {
     Conflicting,
     /// A copy of something already held.
     Duplicate,
+    /// A request from a peer that used up its answer budget for this second
+    /// ([`ANSWERS_PER_PEER_PER_SECOND_MAX`], [`ANSWER_BYTES_PER_PEER_PER_SECOND_MAX`]).
+    OverBudget,
     /// A vote whose certificate is already held (dropped unverified: it cannot change anything).
     Late,
     /// A proposal that breaks the validity rule or that the application refused.
@@ -404,6 +420,10 @@ pub struct Core {
     pub(crate) helped: BTreeSet<(ValidatorIndex, View)>,
     /// When each (peer, request) was last answered.
     pub(crate) served: BTreeMap<(ValidatorIndex, Request), u64>,
+    /// What each peer was answered in the current second: (second, answers, bytes).
+    pub(crate) budgets: BTreeMap<ValidatorIndex, (u64, u32, usize)>,
+    /// Digests of certificates that failed verification, oldest first, and as a set.
+    pub(crate) bad_certificates: (VecDeque<Hash>, BTreeSet<Hash>),
     /// Views below this one had their stale proposals swept.
     pub(crate) proposals_swept: View,
     /// The transport peer of the input being handled, and the misbehaviour it showed.
@@ -453,6 +473,8 @@ impl Core {
             offender: None,
             proposals_swept: View(0),
             served: BTreeMap::new(),
+            budgets: BTreeMap::new(),
+            bad_certificates: (VecDeque::new(), BTreeSet::new()),
             journal_out: Vec::new(),
             rewrite: false,
             rewrite_due: false,

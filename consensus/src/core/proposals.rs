@@ -177,7 +177,7 @@ impl Core {
                 Some(digest) => match self.blocks.get(&digest) {
                     Some(parent) => Some(parent.height),
                     None => {
-                        self.want(Request::Block(digest), p.view);
+                        self.want_certified(Request::Block(digest), p.view, p.parent_view);
                         None
                     }
                 },
@@ -246,7 +246,7 @@ impl Core {
             return match self.blocks.get(&digest) {
                 Some(parent) => Some((w, digest, parent.height)),
                 None => {
-                    self.want(Request::Block(digest), view);
+                    self.want_certified(Request::Block(digest), view, w);
                     None
                 }
             };
@@ -270,7 +270,7 @@ impl Core {
             if let Some(digest) = state.and_then(|s| s.certified()) {
                 let parent = self.blocks.get(&digest).map(|b| (w, digest, b.height));
                 if parent.is_none() {
-                    self.want(Request::Block(digest), view);
+                    self.want_certified(Request::Block(digest), view, w);
                 }
                 return parent;
             }

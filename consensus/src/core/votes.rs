@@ -1,8 +1,8 @@
 //! Votes, certificates, entering views and timeouts.
 
 use super::{
-    Canary, Core, Output, Rejection, TIMEOUT_BACKOFF_SHIFT_MAX, TIMEOUT_BACKOFF_VIEWS, Timer,
-    TimerKind,
+    BAD_CERTIFICATES_KEPT, Canary, Core, Output, Rejection, TIMEOUT_BACKOFF_SHIFT_MAX,
+    TIMEOUT_BACKOFF_VIEWS, Timer, TimerKind,
 };
 use crate::journal::Record;
 use crate::types::{
@@ -10,6 +10,7 @@ use crate::types::{
     VoteKind,
 };
 use crate::validators::sign_vote;
+use volt_proto::Hash;
 
 impl Core {
     /// Checks that need no signature: signer, epoch, view window, shape.
@@ -176,6 +177,11 @@ impl Core {
                 return self.reject(Rejection::Duplicate);
             }
         }
+        // A certificate that failed before fails again: refuse it without verifying.
+        let digest = Hash::of(&volt_proto::codec::encode(&certificate));
+        if self.bad_certificates.1.contains(&digest) {
+            return self.reject(Rejection::BadCertificate);
+        }
         // Signatures identical to votes already verified here need no second check.
         let held = self.views.get(&round.view).map(|s| match certificate.vote.kind() {
             VoteKind::Notarize => &s.notarizes,
@@ -192,9 +198,31 @@ impl Core {
             verified,
         );
         if checked.is_err() {
+            self.remember_bad_certificate(digest);
             return self.reject(Rejection::BadCertificate);
         }
         self.accept_certificate(certificate);
+    }
+
+    /// Remembers a certificate that failed verification, forgetting the oldest past
+    /// [`BAD_CERTIFICATES_KEPT`]. Verification depends only on the certificate and the genesis
+    /// set, so a certificate that failed once fails always.
+    fn remember_bad_certificate(&mut self, digest: Hash) {
+        let (order, set) = &mut self.bad_certificates;
+        if set.insert(digest) {
+            order.push_back(digest);
+        }
+        while order.len() > BAD_CERTIFICATES_KEPT {
+            if let Some(old) = order.pop_front() {
+                set.remove(&old);
+            }
+        }
+    }
+
+    /// Certificates remembered as bad (for tests of the bound).
+    #[doc(hidden)]
+    pub fn bad_certificates_held(&self) -> usize {
+        self.bad_certificates.0.len()
     }
 
     /// Applies a valid certificate: store it, finalize if allowed, fast-forward.

@@ -642,11 +642,20 @@ impl Sim {
         }
         match output {
             Output::JournalAppend(_) | Output::JournalRewrite(_) | Output::JournalSync => {}
-            Output::Send { to, message } => self.transmit(slot, Some(to), message),
+            Output::Send { to, message } => {
+                if let Message::Request(Request::Block(digest)) = &message {
+                    self.serve_from_store(slot, to, *digest);
+                }
+                self.transmit(slot, Some(to), message)
+            }
             Output::Broadcast(message) => self.transmit(slot, None, message),
             Output::Fetch(request) => {
-                if let Request::Block(digest) = request {
-                    self.serve_from_stores(slot, digest);
+                // Not emitted any more (fetches go to one peer as a `Send`); served as a
+                // broadcast in case an older core emits it.
+                for to in 0..self.scenario.n as ValidatorIndex {
+                    if let Request::Block(digest) = request {
+                        self.serve_from_store(slot, to, digest);
+                    }
                 }
                 self.transmit(slot, None, Message::Request(request));
             }
@@ -706,14 +715,14 @@ impl Sim {
         node.chain.push(block);
     }
 
-    /// Block sync as the node runs it: every other running node's application store (the
-    /// finalized chain, durable across crashes) answers a block request it can serve with the
-    /// block and its ancestors, over the same faulty network.
-    fn serve_from_stores(&mut self, requester: usize, digest: Hash) {
+    /// Block sync as the node runs it: the asked peer's application store (the finalized
+    /// chain, durable across crashes), if that node is running, answers a block request it can
+    /// serve with the block and its ancestors, over the same faulty network.
+    fn serve_from_store(&mut self, requester: usize, to: ValidatorIndex, digest: Hash) {
         let mut answers = Vec::new();
         for (slot, node) in self.nodes.iter().enumerate() {
             let serves = !matches!(node.behavior, Behavior::Silent | Behavior::Withholder);
-            if slot == requester || node.core.is_none() || !serves {
+            if slot == requester || node.validator != to || node.core.is_none() || !serves {
                 continue;
             }
             let Some(height) = node.index.get(&digest) else {
