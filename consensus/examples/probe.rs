@@ -28,7 +28,7 @@ fn main() {
         let r = sim::run(s.clone());
         println!(
             "seed {seed} n={} {:?}: views {} heights {:?} heal {} rec {:?} events {} fin {:?} \
-             wants max {} viol {:?}",
+             wants max {} held max {:?} viol {:?}",
             s.n,
             s.mix,
             r.view_max,
@@ -38,6 +38,7 @@ fn main() {
             r.events,
             r.finality_ms_mean,
             r.wants_max,
+            r.held_max,
             r.violations
         );
     }

@@ -203,9 +203,11 @@
 //! fails verification is remembered by digest ([`core::BAD_CERTIFICATES_KEPT`]) and refused
 //! unverified when it comes again.
 //!
-//! Per-view state is kept from the last finalized view up; it grows only while finality stalls
-//! (one entry per view, a few certificates each). Blocks are kept when certified or notarized
-//! by this node; other proposals only for the last [`core::PROPOSALS_KEPT_VIEWS`] views.
+//! Per-view state is kept from the last finalized view up; while finality stalls it grows by
+//! one entry per view holding its certificates (the proofs a later proposal's gap needs) and
+//! this node's own votes. Peer votes are kept only for the last [`core::VOTES_KEPT_VIEWS`]
+//! views. Blocks are kept when certified or notarized by this node; other proposals only for
+//! the last [`core::PROPOSALS_KEPT_VIEWS`] views.
 
 pub mod core;
 pub mod journal;

@@ -302,3 +302,28 @@ fn defect_7_a_forged_certificate_is_remembered_and_the_memory_is_bounded() {
     core.handle(4, msg(1, &h.cert_msg(nullify(1))));
     assert_eq!(core.view(), View(2));
 }
+
+#[test]
+fn defect_8_votes_held_stay_bounded_however_long_finality_stalls() {
+    // Proves that while finality stalls for 600 nullified views, the votes a node keeps stay
+    // within the last VOTES_KEPT_VIEWS views (certificates, one per view, stay as proofs), and
+    // that votes for views that far back are refused as old.
+    use volt_consensus::core::VOTES_KEPT_VIEWS;
+    let h = H::new(4);
+    let mut core = h.core(ME);
+    let stall = 600u64;
+    for v in 1..=stall {
+        for signer in [0, 1] {
+            let vote = Message::Vote(h.vote(signer, nullify(v)));
+            core.handle(v * 10, msg(signer, &vote));
+        }
+        core.handle(v * 10 + 1, msg(0, &h.cert_msg(nullify(v))));
+    }
+    assert_eq!(core.view(), View(stall + 1));
+    let held = core.held();
+    assert!(held.votes <= 2 * (VOTES_KEPT_VIEWS as usize + 1), "{held:?}");
+    assert_eq!(held.certificates as u64, stall, "{held:?}");
+    let old = Message::Vote(h.vote(3, nullify(stall - VOTES_KEPT_VIEWS - 1)));
+    core.handle(stall * 10 + 5, msg(3, &old));
+    assert_eq!(core.held().votes, held.votes, "an old vote is not stored again");
+}

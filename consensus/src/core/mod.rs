@@ -55,6 +55,11 @@ pub const ANSWER_BYTES_PER_PEER_PER_SECOND_MAX: usize = 16 << 20;
 /// Certificates that failed verification, remembered by digest so that a forged certificate
 /// sent again is refused without verifying it again; the oldest is forgotten first.
 pub const BAD_CERTIFICATES_KEPT: usize = 256;
+/// Peer votes of views this far below the current one are forgotten, and later ones refused
+/// (`OldView`): the view was left through a certificate, so its votes can no longer move this
+/// node, and a stall of any length keeps at most this many views of votes (certificates stay:
+/// they are the proof of each skipped view).
+pub const VOTES_KEPT_VIEWS: u64 = 64;
 /// Timeouts double every this many consecutive views entered through a nullification...
 pub const TIMEOUT_BACKOFF_VIEWS: u64 = 8;
 /// ...up to `2^TIMEOUT_BACKOFF_SHIFT_MAX` times the configured timeouts.
@@ -379,6 +384,20 @@ impl ViewState {
     }
 }
 
+/// Counts of what a core holds in memory.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Held {
+    /// Views with state.
+    pub views: usize,
+    /// Peer and own votes kept per view (to form certificates).
+    pub votes: usize,
+    /// Notarizations, nullifications and finalizations kept (entry copies not counted).
+    pub certificates: usize,
+    /// Blocks that are neither certified, nor notarized by this node, nor finalized.
+    pub proposals: usize,
+}
+
 /// The last block delivered as final.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Tip {
@@ -424,6 +443,8 @@ pub struct Core {
     pub(crate) budgets: BTreeMap<ValidatorIndex, (u64, u32, usize)>,
     /// Digests of certificates that failed verification, oldest first, and as a set.
     pub(crate) bad_certificates: (VecDeque<Hash>, BTreeSet<Hash>),
+    /// Views below this one had their peer votes swept.
+    pub(crate) votes_swept: View,
     /// Views below this one had their stale proposals swept.
     pub(crate) proposals_swept: View,
     /// The transport peer of the input being handled, and the misbehaviour it showed.
@@ -472,6 +493,7 @@ impl Core {
             input_peer: None,
             offender: None,
             proposals_swept: View(0),
+            votes_swept: View(0),
             served: BTreeMap::new(),
             budgets: BTreeMap::new(),
             bad_certificates: (VecDeque::new(), BTreeSet::new()),
@@ -828,5 +850,30 @@ impl Core {
     /// Number of views with state held in memory.
     pub fn views_held(&self) -> usize {
         self.views.len()
+    }
+
+    /// What the node holds in memory, counted (for the simulator's bounded-state check).
+    #[doc(hidden)]
+    pub fn held(&self) -> Held {
+        let mut held = Held { views: self.views.len(), ..Held::default() };
+        for state in self.views.values() {
+            held.votes += state.notarizes.len() + state.nullifies.len() + state.finalizes.len();
+            let certificates = [&state.notarization, &state.nullification, &state.finalization];
+            held.certificates += certificates.iter().filter(|c| c.is_some()).count();
+        }
+        let mine: BTreeSet<Hash> = self
+            .views
+            .values()
+            .filter_map(|s| s.mine.notarize.and_then(|v| v.vote.proposal().map(|p| p.digest)))
+            .collect();
+        let certified: BTreeSet<Hash> = self.views.values().filter_map(|s| s.certified()).collect();
+        let chain: BTreeSet<&Hash> = self.finalized_chain.iter().collect();
+        held.proposals = self
+            .blocks
+            .keys()
+            .filter(|d| !mine.contains(d) && !certified.contains(d) && !chain.contains(d))
+            .filter(|d| !self.catchup.values().any(|c| c == *d))
+            .count();
+        held
     }
 }

@@ -1,6 +1,8 @@
 //! Proposing, checking proposals against the validity rule, and notarizing.
 
-use super::{Canary, Core, Output, PARENT_GAP_MAX, PROPOSALS_KEPT_VIEWS, Rejection, Status};
+use super::{
+    Canary, Core, Output, PARENT_GAP_MAX, PROPOSALS_KEPT_VIEWS, Rejection, Status, VOTES_KEPT_VIEWS,
+};
 use crate::types::{
     BLOCK_PAYLOAD_BYTES_MAX, Block, Message, Proposal, Request, SignedVote, View, Vote,
 };
@@ -68,6 +70,7 @@ impl Core {
     /// block lives at its f + 1 honest notarizers). Bounds what a byzantine leader can park
     /// while finality stalls to [`PROPOSALS_KEPT_VIEWS`] blocks.
     pub(super) fn sweep_proposals(&mut self) {
+        self.sweep_votes();
         let until = View(self.view.0.saturating_sub(PROPOSALS_KEPT_VIEWS));
         let from = self.proposals_swept.max(self.finalized.view).next();
         if from >= until {
@@ -87,6 +90,23 @@ impl Core {
             }
         }
         self.proposals_swept = View(until.0 - 1);
+    }
+
+    /// Forgets peer votes of views more than [`VOTES_KEPT_VIEWS`] below the current one (own
+    /// votes and certificates stay): while finality stalls, votes no longer grow with the
+    /// number of failed views.
+    fn sweep_votes(&mut self) {
+        let until = View(self.view.0.saturating_sub(VOTES_KEPT_VIEWS));
+        let from = self.votes_swept.max(self.finalized.view);
+        if from >= until {
+            return;
+        }
+        for (_, state) in self.views.range_mut(from..until) {
+            state.notarizes = Default::default();
+            state.nullifies = Default::default();
+            state.finalizes = Default::default();
+        }
+        self.votes_swept = until;
     }
 
     /// BROKEN ON PURPOSE under [`Canary::NotarizeTwice`]: adopt a second proposal of the view so

@@ -2,7 +2,7 @@
 
 use super::{
     BAD_CERTIFICATES_KEPT, Canary, Core, Output, Rejection, TIMEOUT_BACKOFF_SHIFT_MAX,
-    TIMEOUT_BACKOFF_VIEWS, Timer, TimerKind,
+    TIMEOUT_BACKOFF_VIEWS, Timer, TimerKind, VOTES_KEPT_VIEWS,
 };
 use crate::journal::Record;
 use crate::types::{
@@ -23,6 +23,9 @@ impl Core {
             return Err(Rejection::WrongEpoch);
         }
         if round.view <= self.finalized.view {
+            return Err(Rejection::OldView);
+        }
+        if round.view.0.saturating_add(VOTES_KEPT_VIEWS) < self.view.0 {
             return Err(Rejection::OldView);
         }
         if round.view.0 > self.view.0.saturating_add(VIEWS_AHEAD_MAX) {

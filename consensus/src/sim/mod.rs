@@ -66,6 +66,8 @@ pub struct Report {
     pub nullified_run_max: u64,
     /// The most fetches an honest node had outstanding at once.
     pub wants_max: usize,
+    /// The most views, votes, certificates and uncertified proposals an honest node held.
+    pub held_max: crate::core::Held,
 }
 
 #[derive(Clone, Debug)]
@@ -150,6 +152,7 @@ pub struct Sim {
     known: BTreeMap<Hash, Block>,
     lag_max: u64,
     wants_max: usize,
+    held_max: crate::core::Held,
 }
 
 impl Sim {
@@ -256,6 +259,7 @@ impl Sim {
             known: BTreeMap::new(),
             lag_max: 0,
             wants_max: 0,
+            held_max: crate::core::Held::default(),
             scenario,
         };
         sim.draw_faults();
@@ -607,6 +611,18 @@ impl Sim {
             return;
         }
         self.wants_max = self.wants_max.max(core.wants_held());
+        // Counting walks every view held: sampled, one turn in 32.
+        if self.events.is_multiple_of(32) {
+            let held = core.held();
+            if let Some(text) = unbounded(&held, self.scenario.n) {
+                self.checker.fail(format!("node {slot} at view {}: {text}", core.view()));
+            }
+            let max = &mut self.held_max;
+            max.votes = max.votes.max(held.votes);
+            max.views = max.views.max(held.views);
+            max.certificates = max.certificates.max(held.certificates);
+            max.proposals = max.proposals.max(held.proposals);
+        }
         let view = core.view();
         if view < node.view_max {
             let text = format!("node {slot} went back from view {} to {view}", node.view_max);
@@ -916,6 +932,7 @@ impl Sim {
             lag_max: self.lag_max,
             nullified_run_max,
             wants_max: self.wants_max,
+            held_max: self.held_max,
         }
     }
 }
@@ -938,6 +955,29 @@ impl Node {
             durability: durability::Durability::default(),
         }
     }
+}
+
+/// What a core may hold however long finality stalls: votes only in the views near the current
+/// one, at most three certificates per view, and uncertified proposals only in the window.
+/// `None` when within bounds, else what is over.
+fn unbounded(held: &crate::core::Held, n: usize) -> Option<String> {
+    use crate::core::{PROPOSALS_KEPT_VIEWS, VOTES_KEPT_VIEWS};
+    use crate::types::VIEWS_AHEAD_MAX;
+    let votes_max = 3 * n * (VOTES_KEPT_VIEWS + VIEWS_AHEAD_MAX + 1) as usize;
+    let proposals_max =
+        (PROPOSALS_KEPT_VIEWS + VIEWS_AHEAD_MAX + 1) as usize + BLOCKS_PER_RESPONSE_MAX;
+    if held.votes > votes_max {
+        return Some(format!("holds {} votes (bound {votes_max})", held.votes));
+    }
+    if held.certificates > 3 * held.views {
+        return Some(format!("holds {} certificates in {} views", held.certificates, held.views));
+    }
+    if held.proposals > proposals_max {
+        let text =
+            format!("holds {} uncertified proposals (bound {proposals_max})", held.proposals);
+        return Some(text);
+    }
+    None
 }
 
 /// Drops for reasons that mean the message could not be trusted at all.
