@@ -22,7 +22,11 @@
 //! `q` matching votes from distinct validators form a certificate (notarization,
 //! nullification, finalization): the vote, a signer bitmap and the signatures in signer order,
 //! checked with one batch verification (`volt_proto::sig::verify_batch`; the set and order are
-//! fixed by the certificate, so every node sees the same batch).
+//! fixed by the certificate, so every node sees the same batch). Peer votes are checked in
+//! batches too: a vote waits unverified until it and the votes already held for its subject
+//! could form a certificate, then the waiting votes are verified at once, and one by one only
+//! if the batch fails. Both paths check the cofactored equation, so each vote gets the verdict
+//! a single check gives, whatever it was grouped with (see `core::batch`).
 //!
 //! A block is `(epoch, view, height, parent_view, parent digest, payload)`; its digest is blake3
 //! over the canonical header in which the payload appears as its own blake3 digest.
@@ -191,10 +195,10 @@
 //! **Fetches** ([`types::Request`]) carry the view they serve. A fetch goes to one peer at a
 //! time (an [`Output::Send`] of a request): first the signers of the certificate that names
 //! the block (at least f + 1 of them are honest and hold it), then the others. It is repeated
-//! no sooner than `fetch_retry_ms`, to the next peer in line, while something still needs it; it expires once the finalized view
-//! reaches the view it served, or once nothing needed it for
-//! [`core::WANT_STALE_RETRIES`] retry periods (a notarized-then-orphaned block nobody serves
-//! any more). At [`core::WANTS_MAX`] the least useful fetch (not needed by finality, lowest
+//! no sooner than `fetch_retry_ms`, to the next peer in line, while something still needs
+//! it; it expires once the finalized view reaches the view it served, or once nothing needed
+//! it for [`core::WANT_STALE_RETRIES`] retry periods (a notarized-then-orphaned block nobody
+//! serves any more). At [`core::WANTS_MAX`] the least useful fetch (not needed by finality, lowest
 //! view) is evicted; a fetch the finalized chain needs is never refused.
 //!
 //! **Answers** are bounded per peer: one per (peer, request) per `fetch_retry_ms`, and at most

@@ -4,6 +4,7 @@
 //! and performs no I/O: it returns what to journal, send, time and deliver, in the order the
 //! driver must carry them out (journal appends, then one sync, then everything else).
 
+mod batch;
 mod fetch;
 mod proposals;
 mod runs;
@@ -15,6 +16,7 @@ pub use fetch::WANT_STALE_RETRIES;
 use crate::journal::Record;
 use crate::types::{
     Block, Certificate, Epoch, Message, Proposal, Request, SignedVote, ValidatorIndex, View,
+    VoteKind,
 };
 use crate::validators::ValidatorSet;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -109,6 +111,9 @@ pub enum Canary {
     WantsNeverExpire,
     /// BROKEN (defect 5): help a peer's stale nullify before checking its signature.
     HelpUnverified,
+    /// Not broken, slower: verify every peer vote on arrival, one by one, as before batching
+    /// (issue 8, defect 9); for measuring the batch path against it.
+    VerifyEachVote,
     /// BROKEN (defect 6): the simulator's nodes keep their journal in format 1 (no commit
     /// frames), so a torn tail with a hole reads as corruption. The core ignores it.
     JournalWithoutCommits,
@@ -364,6 +369,9 @@ pub(crate) struct ViewState {
     pub(crate) notarizes: BTreeMap<ValidatorIndex, SignedVote>,
     pub(crate) nullifies: BTreeMap<ValidatorIndex, SignedVote>,
     pub(crate) finalizes: BTreeMap<ValidatorIndex, SignedVote>,
+    /// Peer votes not verified yet, by kind and signer, with the peer that sent each: they
+    /// wait until they can complete a certificate, then are verified in one batch.
+    pub(crate) waiting: BTreeMap<(VoteKind, ValidatorIndex), (ValidatorIndex, SignedVote)>,
     pub(crate) notarization: Option<Certificate>,
     pub(crate) nullification: Option<Certificate>,
     pub(crate) finalization: Option<Certificate>,
@@ -742,6 +750,14 @@ impl Core {
         if proves_misbehaviour && self.offender.is_none() {
             self.offender = self.input_peer.map(|peer| (peer, reason));
         }
+    }
+
+    /// As [`Core::reject`], blaming `peer` rather than the sender of the current input (a
+    /// waiting vote found bad in a later turn).
+    pub(crate) fn reject_from(&mut self, peer: ValidatorIndex, reason: Rejection) {
+        let input_peer = self.input_peer.replace(peer);
+        self.reject(reason);
+        self.input_peer = input_peer;
     }
 
     pub(crate) fn broadcast(&mut self, message: Message) {

@@ -105,6 +105,7 @@ impl Core {
             state.notarizes = Default::default();
             state.nullifies = Default::default();
             state.finalizes = Default::default();
+            state.waiting = Default::default();
         }
         self.votes_swept = until;
     }

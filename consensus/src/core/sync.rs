@@ -215,9 +215,9 @@ impl Core {
 
     /// Hands the lowest walked blocks to the application, in height order without gaps.
     fn deliver_catchup(&mut self) {
-        let Some(certificate) = self.best_finalization.clone() else {
-            return;
-        };
+        // The best finalization is cloned only in a turn that delivers (not in every turn
+        // that waits for a block), and then once per delivered block, for the output.
+        let mut certificate = None;
         let mut delivered = 0;
         while delivered < FINALIZE_BLOCKS_PER_TURN_MAX {
             let next = self.finalized.height.checked_next();
@@ -233,6 +233,12 @@ impl Core {
                 return self.reject(Rejection::Fork);
             }
             let block = block.clone();
+            if certificate.is_none() {
+                certificate = self.best_finalization.clone();
+            }
+            let Some(certificate) = certificate.as_ref() else {
+                break;
+            };
             self.catchup.remove(&block.height);
             self.finalized = Tip { view: block.view, height: block.height, digest };
             self.finalized_chain.push_back(digest);

@@ -41,6 +41,18 @@ impl Core {
 
     /// Screens a peer vote, skips copies, verifies the signature. `Ok(false)`: a copy.
     pub(super) fn admit_vote(&mut self, vote: &SignedVote) -> Result<bool, Rejection> {
+        if !self.precheck_vote(vote)? {
+            return Ok(false);
+        }
+        self.cfg
+            .validators
+            .verify_vote(&self.cfg.chain_id, vote)
+            .map_err(|_| Rejection::BadSignature)?;
+        Ok(true)
+    }
+
+    /// Everything [`Core::admit_vote`] checks except the signature. `Ok(false)`: a copy.
+    pub(super) fn precheck_vote(&self, vote: &SignedVote) -> Result<bool, Rejection> {
         self.screen(&vote.vote, vote.signer)?;
         if let Some(state) = self.views.get(&vote.vote.view()) {
             let (held, certified) = match vote.vote.kind() {
@@ -66,10 +78,6 @@ impl Core {
                 None => {}
             }
         }
-        self.cfg
-            .validators
-            .verify_vote(&self.cfg.chain_id, vote)
-            .map_err(|_| Rejection::BadSignature)?;
         Ok(true)
     }
 
@@ -78,6 +86,16 @@ impl Core {
         let stale_nullify = matches!(vote.vote, Vote::Nullify(_)) && view < self.view;
         if stale_nullify && self.cfg.canary == Canary::HelpUnverified {
             self.help(from, view); // BROKEN ON PURPOSE: help before any check (defect 5).
+        }
+        if !stale_nullify && self.cfg.canary != Canary::VerifyEachVote {
+            // A vote of a view not yet left waits unverified until it can complete a
+            // certificate; then the waiting votes are verified in one batch.
+            match self.precheck_vote(&vote) {
+                Ok(true) => self.defer_vote(from, vote),
+                Ok(false) => self.reject(Rejection::Duplicate),
+                Err(reason) => self.reject(reason),
+            }
+            return;
         }
         let admitted = match self.admit_vote(&vote) {
             Ok(true) => {
@@ -143,6 +161,13 @@ impl Core {
         if held {
             return;
         }
+        self.verify_waiting(vote.vote);
+        let state = self.views.entry(view).or_default();
+        let votes = match vote.vote.kind() {
+            VoteKind::Notarize => &state.notarizes,
+            VoteKind::Nullify => &state.nullifies,
+            VoteKind::Finalize => &state.finalizes,
+        };
         let matching: Vec<_> = votes
             .values()
             .filter(|v| v.vote == vote.vote)
@@ -233,6 +258,9 @@ impl Core {
         let view = certificate.vote.view();
         self.got(&crate::types::Request::Certificates(view));
         let state = self.views.entry(view).or_default();
+        // Votes still waiting for this kind can change nothing now.
+        let kind = certificate.vote.kind();
+        state.waiting.retain(|(k, _), _| *k != kind);
         match certificate.vote {
             Vote::Notarize(p) => {
                 state.notarization = Some(certificate.clone());

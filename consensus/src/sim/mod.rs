@@ -540,18 +540,14 @@ impl Sim {
             return;
         };
         let from_peer = matches!(input, Input::Message { .. });
-        let sender = match &input {
-            Input::Message { from, .. } => Some(usize::from(*from)),
-            _ => None,
-        };
         let refused_before = refused_inputs(core);
         let outputs = core.handle(now, input);
         let refused = refused_inputs(core) > refused_before;
-        // An honest peer is never blamed (unless the network flipped its bytes).
+        // An honest peer is never blamed (unless the network flipped its bytes). The blamed
+        // peer may not be the input's sender: a waiting vote is verified in a later turn.
         let blamed = core.offender();
-        let sender_honest = sender.is_some_and(|s| self.nodes[s].behavior.is_honest());
         if let Some((peer, reason)) = blamed
-            && sender_honest
+            && self.nodes[usize::from(peer)].behavior.is_honest()
             && self.corrupt_permille == 0
             && self.nodes[slot].behavior.is_honest()
         {
@@ -559,7 +555,11 @@ impl Sim {
             self.checker.fail(text);
         }
         if refused && from_peer && self.nodes[slot].behavior.is_honest() {
-            let answered = outputs.iter().any(|o| matches!(o, Output::Send { .. }));
+            // Fetches (requests) are the node's own asks, not answers.
+            let answered = outputs.iter().any(|o| match o {
+                Output::Send { message, .. } => !matches!(message, Message::Request(_)),
+                _ => false,
+            });
             if answered {
                 let text = format!("node {slot} answered a message it refused as unverifiable");
                 self.checker.fail(text);
