@@ -398,7 +398,7 @@ impl ViewState {
 pub struct Held {
     /// Views with state.
     pub views: usize,
-    /// Peer and own votes kept per view (to form certificates).
+    /// Peer and own votes kept per view (to form certificates), verified or waiting.
     pub votes: usize,
     /// Notarizations, nullifications and finalizations kept (entry copies not counted).
     pub certificates: usize,
@@ -874,6 +874,7 @@ impl Core {
         let mut held = Held { views: self.views.len(), ..Held::default() };
         for state in self.views.values() {
             held.votes += state.notarizes.len() + state.nullifies.len() + state.finalizes.len();
+            held.votes += state.waiting.len();
             let certificates = [&state.notarization, &state.nullification, &state.finalization];
             held.certificates += certificates.iter().filter(|c| c.is_some()).count();
         }
