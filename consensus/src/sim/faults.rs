@@ -1,7 +1,7 @@
 //! Drawing a run's faults from its seed: loss, duplication, corruption, partitions, crashes
 //! and the scenario's windows.
 
-use super::*;
+use super::{Event, Mix, Partition, Sim};
 
 impl Sim {
     pub(super) fn draw_faults(&mut self) {

@@ -28,14 +28,13 @@ pub use turn::persistence_order_holds;
 use network::Partition;
 use node::Node;
 
-use crate::core::{Canary, Config, Core, Input, Output, Rejection, Timer, WANT_STALE_RETRIES};
-use crate::journal::{Journal, MemoryStorage};
-use crate::types::{BLOCKS_PER_RESPONSE_MAX, Block, Epoch, Message, Request, ValidatorIndex, View};
+use crate::core::{Input, Timer};
+use crate::types::{Block, Epoch, ValidatorIndex};
 use crate::validators::ValidatorSet;
 use rng::Rng;
 use std::collections::BTreeMap;
 use volt_proto::sig::Keypair;
-use volt_proto::{ChainId, Hash, codec};
+use volt_proto::{ChainId, Hash};
 
 /// New finalized heights every honest node must reach after faults stop.
 pub const LIVENESS_BLOCKS_MIN: u64 = 3;

@@ -1,7 +1,9 @@
 //! The virtual network: partitions and eclipses, per-link latency and jitter, loss,
 //! duplication, corruption, byzantine rewriting of sends, and the block stores' answers.
 
-use super::*;
+use super::{Behavior, Event, Mix, Sim, byzantine};
+use crate::types::{BLOCKS_PER_RESPONSE_MAX, Block, Message, ValidatorIndex};
+use volt_proto::Hash;
 
 #[derive(Clone, Debug)]
 pub(super) struct Partition {

@@ -1,7 +1,12 @@
 //! One simulated validator: its core, journal and disk, its application's chain; booting,
 //! crashing (with a torn, holed or lost unsynced write) and the durability check.
 
-use super::*;
+use super::{Behavior, PAGE_BYTES, Sim, durability};
+use crate::core::{Canary, Config, Core, Input};
+use crate::journal::{Journal, MemoryStorage};
+use crate::types::{Block, Epoch, ValidatorIndex, View};
+use std::collections::BTreeMap;
+use volt_proto::Hash;
 
 pub(super) struct Node {
     pub(super) validator: ValidatorIndex,

@@ -1,6 +1,8 @@
 //! What a run produced, and the end-of-run checks that produce it.
 
-use super::*;
+use super::{LIVENESS_BLOCKS_MIN, Sim};
+use crate::core::{Core, Rejection, WANT_STALE_RETRIES};
+use std::collections::BTreeMap;
 
 /// What a run produced.
 #[derive(Clone, Debug)]

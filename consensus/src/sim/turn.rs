@@ -1,7 +1,10 @@
 //! Driving one turn of a node's core and carrying out its outputs in order, with the checks
 //! made at every turn.
 
-use super::*;
+use super::{Event, Sim};
+use crate::core::{Core, Input, Output, Rejection};
+use crate::types::{BLOCKS_PER_RESPONSE_MAX, Block, Message, Request, ValidatorIndex};
+use volt_proto::codec;
 
 impl Sim {
     pub(super) fn step(&mut self, slot: usize, input: Input) {
