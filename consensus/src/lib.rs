@@ -187,10 +187,13 @@
 //! [`types::VALIDATORS_MAX`] (bitmap size), [`types::VIEWS_AHEAD_MAX`],
 //! [`journal::JOURNAL_RECORD_BYTES_MAX`], [`core::WANTS_MAX`] (outstanding fetches),
 //! [`core::FINALIZED_BLOCKS_KEPT`], [`core::FINALIZE_BLOCKS_PER_TURN_MAX`],
-//! [`core::FINALIZE_WALK_PER_TURN_MAX`]. A limit protects and never stalls: crossing one
-//! delivers part now and the rest next turn, expires what is stale, or refuses one input with
-//! a reason; `docs/consensus.md` lists each limit, what happens when it is crossed, and why
-//! liveness holds, and the simulator's long seeds cross each.
+//! [`core::FINALIZE_WALK_PER_TURN_MAX`], [`core::PROPOSALS_KEPT_VIEWS`],
+//! [`core::VOTES_KEPT_VIEWS`], [`core::ANSWERS_PER_PEER_PER_SECOND_MAX`],
+//! [`core::ANSWER_BYTES_PER_PEER_PER_SECOND_MAX`], [`core::BAD_CERTIFICATES_KEPT`]. A limit
+//! protects and never stalls: crossing one delivers part now and the rest next turn, expires
+//! what is stale, or refuses one input with a reason; `docs/consensus.md` lists each limit,
+//! what happens when it is crossed, and why liveness holds; the simulator's long seeds or a
+//! regression test cross each.
 //!
 //! **Fetches** ([`types::Request`]) carry the view they serve. A fetch goes to one peer at a
 //! time (an [`Output::Send`] of a request): first the signers of the certificate that names
