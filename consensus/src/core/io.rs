@@ -139,7 +139,8 @@ pub enum Rejection {
     /// A copy of something already held.
     Duplicate,
     /// A request from a peer that used up its answer budget for this second
-    /// ([`ANSWERS_PER_PEER_PER_SECOND_MAX`], [`ANSWER_BYTES_PER_PEER_PER_SECOND_MAX`]).
+    /// ([`super::ANSWERS_PER_PEER_PER_SECOND_MAX`],
+    /// [`super::ANSWER_BYTES_PER_PEER_PER_SECOND_MAX`]).
     OverBudget,
     /// A vote whose certificate is already held (dropped unverified: it cannot change anything).
     Late,
