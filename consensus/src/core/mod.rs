@@ -63,9 +63,10 @@ pub const ANSWER_BYTES_PER_PEER_PER_SECOND_MAX: usize = 16 << 20;
 /// sent again is refused without verifying it again; the oldest is forgotten first.
 pub const BAD_CERTIFICATES_KEPT: usize = 256;
 /// Peer votes of views this far below the current one are forgotten, and later ones refused
-/// (`OldView`): the view was left through a certificate, so its votes can no longer move this
-/// node, and a stall of any length keeps at most this many views of votes (certificates stay:
-/// they are the proof of each skipped view).
+/// (`OldView`): the node is past those views, so their votes can no longer move it (a
+/// certificate of such a view still comes whole from a peer), and a stall of any length keeps
+/// at most this many views of votes (certificates stay: they are the proof of each skipped
+/// view).
 pub const VOTES_KEPT_VIEWS: u64 = 64;
 /// Timeouts double every this many consecutive views entered through a nullification...
 pub const TIMEOUT_BACKOFF_VIEWS: u64 = 8;
