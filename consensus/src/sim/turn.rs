@@ -12,7 +12,10 @@ impl Sim {
         let Some(core) = self.nodes[slot].core.as_mut() else {
             return;
         };
-        let from_peer = matches!(input, Input::Message { .. });
+        let sender = match &input {
+            Input::Message { from, .. } => Some(*from),
+            _ => None,
+        };
         let refused_before = refused_inputs(core);
         let outputs = core.handle(now, input);
         let refused = refused_inputs(core) > refused_before;
@@ -27,14 +30,30 @@ impl Sim {
             let text = format!("node {slot} blamed honest peer {peer} for {reason:?}");
             self.checker.fail(text);
         }
-        if refused && from_peer && self.nodes[slot].behavior.is_honest() {
-            // Fetches (requests) are the node's own asks, not answers.
+        // The input itself was refused (not a waiting vote of another peer, found bad now).
+        let input_refused = refused && blamed.is_none_or(|(peer, _)| Some(peer) == sender);
+        if input_refused && sender.is_some() && self.nodes[slot].behavior.is_honest() {
+            // An answer goes to the sender; fetches (requests) are the node's own asks.
             let answered = outputs.iter().any(|o| match o {
-                Output::Send { message, .. } => !matches!(message, Message::Request(_)),
+                Output::Send { to, message } => {
+                    Some(*to) == sender && !matches!(message, Message::Request(_))
+                }
                 _ => false,
             });
             if answered {
-                let text = format!("node {slot} answered a message it refused as unverifiable");
+                let sent: Vec<String> = outputs
+                    .iter()
+                    .filter_map(|o| match o {
+                        Output::Send { to, message } => Some(format!("{to}: {message:?}")),
+                        _ => None,
+                    })
+                    .map(|m| m.chars().take(120).collect())
+                    .collect();
+                let text = format!(
+                    "node {slot} answered a message it refused as unverifiable (at {} ms, \
+                     {blamed:?}; sent {sent:?})",
+                    self.now
+                );
                 self.checker.fail(text);
             }
         }
