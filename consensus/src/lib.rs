@@ -22,7 +22,11 @@
 //! `q` matching votes from distinct validators form a certificate (notarization,
 //! nullification, finalization): the vote, a signer bitmap and the signatures in signer order,
 //! checked with one batch verification (`volt_proto::sig::verify_batch`; the set and order are
-//! fixed by the certificate, so every node sees the same batch).
+//! fixed by the certificate, so every node sees the same batch). Peer votes are checked in
+//! batches too: a vote waits unverified until it and the votes already held for its subject
+//! could form a certificate, then the waiting votes are verified at once, and one by one only
+//! if the batch fails. Both paths check the cofactored equation, so each vote gets the verdict
+//! a single check gives, whatever it was grouped with (see `core::batch`).
 //!
 //! A block is `(epoch, view, height, parent_view, parent digest, payload)`; its digest is blake3
 //! over the canonical header in which the payload appears as its own blake3 digest.
@@ -130,7 +134,7 @@
 //! checks; everything after the last valid commit is the torn tail of a crash, whatever shape
 //! the disk left it in (cut, zeros, or a lost middle page with a later page kept), and is
 //! truncated; a bad frame *before* a valid commit is corruption and stops the node
-//! ([`journal::JournalError::Corrupt`], see [`journal::frame`]). The file journal is created
+//! ([`journal::JournalError::Corrupt`], see [`mod@journal::frame`]). The file journal is created
 //! with a directory fsync and held under an exclusive lock, so two processes never share it.
 //! The core restores its own votes, entered view,
 //! entry certificates and notarized blocks, re-sends the journaled votes, and its checks (rules
@@ -183,21 +187,34 @@
 //! [`types::VALIDATORS_MAX`] (bitmap size), [`types::VIEWS_AHEAD_MAX`],
 //! [`journal::JOURNAL_RECORD_BYTES_MAX`], [`core::WANTS_MAX`] (outstanding fetches),
 //! [`core::FINALIZED_BLOCKS_KEPT`], [`core::FINALIZE_BLOCKS_PER_TURN_MAX`],
-//! [`core::FINALIZE_WALK_PER_TURN_MAX`]. A limit protects and never stalls: crossing one
-//! delivers part now and the rest next turn, expires what is stale, or refuses one input with
-//! a reason; `docs/consensus.md` lists each limit, what happens when it is crossed, and why
-//! liveness holds, and the simulator's long seeds cross each.
+//! [`core::FINALIZE_WALK_PER_TURN_MAX`], [`core::PROPOSALS_KEPT_VIEWS`],
+//! [`core::VOTES_KEPT_VIEWS`], [`core::ANSWERS_PER_PEER_PER_SECOND_MAX`],
+//! [`core::ANSWER_BYTES_PER_PEER_PER_SECOND_MAX`], [`core::BAD_CERTIFICATES_KEPT`]. A limit
+//! protects and never stalls: crossing one delivers part now and the rest next turn, expires
+//! what is stale, or refuses one input with a reason; `docs/consensus.md` lists each limit,
+//! what happens when it is crossed, and why liveness holds; the simulator's long seeds or a
+//! regression test cross each.
 //!
-//! **Fetches** ([`types::Request`]) carry the view they serve. A fetch is repeated no sooner
-//! than `fetch_retry_ms` while something still needs it; it expires once the finalized view
-//! reaches the view it served, or once nothing needed it for
-//! [`core::WANT_STALE_RETRIES`] retry periods (a notarized-then-orphaned block nobody serves
-//! any more). At [`core::WANTS_MAX`] the least useful fetch (not needed by finality, lowest
+//! **Fetches** ([`types::Request`]) carry the view they serve. A fetch goes to one peer at a
+//! time (an [`Output::Send`] of a request): first the signers of the certificate that names
+//! the block (at least f + 1 of them are honest and hold it), then the others. It is repeated
+//! no sooner than `fetch_retry_ms`, to the next peer in line, while something still needs
+//! it; it expires once the finalized view reaches the view it served, or once nothing needed
+//! it for [`core::WANT_STALE_RETRIES`] retry periods (a notarized-then-orphaned block nobody
+//! serves any more). At [`core::WANTS_MAX`] the least useful fetch (not needed by finality, lowest
 //! view) is evicted; a fetch the finalized chain needs is never refused.
 //!
-//! Per-view state is kept from the last finalized view up; it grows only while finality stalls
-//! (one entry per view, a few certificates each). Blocks are kept when certified or notarized
-//! by this node; other proposals only for the last [`core::PROPOSALS_KEPT_VIEWS`] views.
+//! **Answers** are bounded per peer: one per (peer, request) per `fetch_retry_ms`, and at most
+//! [`core::ANSWERS_PER_PEER_PER_SECOND_MAX`] answers and
+//! [`core::ANSWER_BYTES_PER_PEER_PER_SECOND_MAX`] bytes per peer per second. A certificate that
+//! fails verification is remembered by digest ([`core::BAD_CERTIFICATES_KEPT`]) and refused
+//! unverified when it comes again.
+//!
+//! Per-view state is kept from the last finalized view up; while finality stalls it grows by
+//! one entry per view holding its certificates (the proofs a later proposal's gap needs) and
+//! this node's own votes. Peer votes are kept only for the last [`core::VOTES_KEPT_VIEWS`]
+//! views. Blocks are kept when certified or notarized by this node; other proposals only for
+//! the last [`core::PROPOSALS_KEPT_VIEWS`] views.
 
 pub mod core;
 pub mod journal;

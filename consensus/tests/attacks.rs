@@ -478,8 +478,8 @@ fn restart_with_an_older_application_store_signs_nothing_below_the_floor() {
         if core.finalized().view == View(40) && core.floor() > View(1) {
             break;
         }
-        let wanted = out.iter().find_map(|o| match o {
-            Output::Fetch(Request::Block(d)) => Some(*d),
+        let wanted = fetches(&out).into_iter().find_map(|r| match r {
+            Request::Block(d) => Some(d),
             _ => None,
         });
         now += 1;

@@ -5,9 +5,12 @@
 
 mod common;
 
-use common::{H, ME, OTHERS, journal, msg, nullify, own_votes, sent};
+use common::{H, ME, OTHERS, fetches, journal, msg, nullify, own_votes, sent};
 use std::collections::BTreeMap;
-use volt_consensus::core::{Core, Input, Output, Rejection, Timer, TimerKind};
+use volt_consensus::core::{
+    ANSWERS_PER_PEER_PER_SECOND_MAX, BAD_CERTIFICATES_KEPT, Core, Input, Output, Rejection, Timer,
+    TimerKind,
+};
 use volt_consensus::journal::Record;
 use volt_consensus::types::{Block, Epoch, Message, Proposal, Request, View, Vote};
 use volt_proto::{Hash, Height};
@@ -131,8 +134,8 @@ fn defect_3_a_node_far_behind_catches_up_lowest_blocks_first() {
         if core.finalized().height == Height(1100) {
             break;
         }
-        let wanted = out.iter().find_map(|o| match o {
-            Output::Fetch(Request::Block(d)) => Some(*d),
+        let wanted = fetches(&out).into_iter().find_map(|r| match r {
+            Request::Block(d) => Some(d),
             _ => None,
         });
         out = match wanted {
@@ -180,8 +183,7 @@ fn defect_4_orphaned_fetches_never_block_the_fetch_finality_needs() {
     }
     let z = h.block(301, &h.genesis, b"final");
     let out = core.handle(5000, msg(0, &h.cert_msg(finalize(z.proposal()))));
-    let asked =
-        out.iter().any(|o| matches!(o, Output::Fetch(Request::Block(d)) if *d == z.digest()));
+    let asked = fetches(&out).contains(&Request::Block(z.digest()));
     assert!(asked, "the fetch finality needs was refused: {out:?}");
     let out = core.handle(5001, msg(0, &Message::Blocks(vec![z.clone()])));
     assert_eq!(finalized_blocks(&out), vec![z]);
@@ -209,4 +211,119 @@ fn defect_5_a_stale_nullify_is_verified_before_any_help_and_helped_once() {
     assert!(sent(&second).is_empty(), "helped twice: {second:?}");
     assert_eq!(core.offender(), None);
     let _ = (OTHERS, journal(&[]));
+}
+
+/// The peers a turn sends fetches to, with what.
+fn fetched_from(outputs: &[Output]) -> Vec<(u16, Request)> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::Send { to, message: Message::Request(r) } => Some((*to, *r)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn defect_7_a_fetch_asks_one_signer_at_a_time_and_fails_over() {
+    // Proves a fetch goes to one peer, a signer of the certificate that names the block, and
+    // to the next signer when no answer came within fetch_retry_ms (never to every peer).
+    let h = H::new(7);
+    let mut core = h.core(ME);
+    let b1 = h.block(1, &h.genesis, b"one");
+    let signers = [0, 1, 4, 5, 6];
+    let cert = h.cert(finalize(b1.proposal()), &signers);
+    let out = core.handle(1, msg(0, &Message::Certificate(cert)));
+    let first = fetched_from(&out);
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(first[0].1, Request::Block(b1.digest()));
+    let retry = h.config(ME).timeouts.fetch_retry_ms;
+    let tick = |core: &mut Core, now: u64| {
+        core.handle(now, Input::Timeout(Timer { view: View(0), kind: TimerKind::Retry }))
+    };
+    assert!(fetched_from(&tick(&mut core, 1 + retry - 1)).is_empty(), "asked again too soon");
+    let mut asked = vec![first[0].0];
+    for k in 1..signers.len() as u64 {
+        let again = fetched_from(&tick(&mut core, 1 + k * retry));
+        assert_eq!(again.len(), 1, "{again:?}");
+        asked.push(again[0].0);
+    }
+    let mut sorted = asked.clone();
+    sorted.sort();
+    assert_eq!(sorted, signers, "every signer is asked once before anyone else: {asked:?}");
+    let out = core.handle(10_000, msg(asked[0], &Message::Blocks(vec![b1.clone()])));
+    assert_eq!(finalized_blocks(&out), vec![b1]);
+}
+
+#[test]
+fn defect_7_one_peer_gets_a_bounded_number_of_answers_per_second() {
+    // Proves a peer asking for more than ANSWERS_PER_PEER_PER_SECOND_MAX distinct things in
+    // one second gets nothing for the rest of that second (OverBudget), and is answered again
+    // in the next second; another peer is not affected.
+    let h = H::new(4);
+    let mut core = h.core(ME);
+    let views = u64::from(ANSWERS_PER_PEER_PER_SECOND_MAX) + 8;
+    for v in 1..=views {
+        core.handle(1, msg(0, &h.cert_msg(nullify(v))));
+    }
+    let ask = |core: &mut Core, now: u64, from: u16, v: u64| {
+        let request = Message::Request(Request::Certificates(View(v)));
+        sent(&core.handle(now, msg(from, &request))).len()
+    };
+    let answered = (1..=views).filter(|v| ask(&mut core, 2000, 0, *v) > 0).count();
+    assert_eq!(answered as u32, ANSWERS_PER_PEER_PER_SECOND_MAX);
+    assert_eq!(core.counters().get(Rejection::OverBudget), 8);
+    assert!(ask(&mut core, 2000, 1, 1) > 0, "another peer has its own budget");
+    assert!(ask(&mut core, 3000, 0, views) > 0, "the next second has a new budget");
+}
+
+#[test]
+fn defect_7_a_forged_certificate_is_remembered_and_the_memory_is_bounded() {
+    // Proves a certificate that failed verification is refused on sight when sent again, and
+    // that at most BAD_CERTIFICATES_KEPT of them are remembered.
+    let h = H::new(4);
+    let mut core = h.core(ME);
+    let forged = |v: u64| {
+        let mut c = h.cert(nullify(v), &OTHERS);
+        c.signatures[0].0[0] ^= 1;
+        Message::Certificate(c)
+    };
+    core.handle(1, msg(0, &forged(1)));
+    assert_eq!(core.bad_certificates_held(), 1);
+    core.handle(2, msg(0, &forged(1)));
+    assert_eq!(core.bad_certificates_held(), 1, "the same forgery is not stored twice");
+    assert_eq!(core.counters().get(Rejection::BadCertificate), 2);
+    assert_eq!(core.offender(), Some((0, Rejection::BadCertificate)));
+    for v in 2..=BAD_CERTIFICATES_KEPT as u64 + 10 {
+        core.handle(3, msg(0, &forged(v)));
+    }
+    assert_eq!(core.bad_certificates_held(), BAD_CERTIFICATES_KEPT);
+    // The real certificate of view 1 is still accepted.
+    core.handle(4, msg(1, &h.cert_msg(nullify(1))));
+    assert_eq!(core.view(), View(2));
+}
+
+#[test]
+fn defect_8_votes_held_stay_bounded_however_long_finality_stalls() {
+    // Proves that while finality stalls for 600 nullified views, the votes a node keeps stay
+    // within the last VOTES_KEPT_VIEWS views (certificates, one per view, stay as proofs), and
+    // that votes for views that far back are refused as old.
+    use volt_consensus::core::VOTES_KEPT_VIEWS;
+    let h = H::new(4);
+    let mut core = h.core(ME);
+    let stall = 600u64;
+    for v in 1..=stall {
+        for signer in [0, 1] {
+            let vote = Message::Vote(h.vote(signer, nullify(v)));
+            core.handle(v * 10, msg(signer, &vote));
+        }
+        core.handle(v * 10 + 1, msg(0, &h.cert_msg(nullify(v))));
+    }
+    assert_eq!(core.view(), View(stall + 1));
+    let held = core.held();
+    assert!(held.votes <= 2 * (VOTES_KEPT_VIEWS as usize + 1), "{held:?}");
+    assert_eq!(held.certificates as u64, stall, "{held:?}");
+    let old = Message::Vote(h.vote(3, nullify(stall - VOTES_KEPT_VIEWS - 1)));
+    core.handle(stall * 10 + 5, msg(3, &old));
+    assert_eq!(core.held().votes, held.votes, "an old vote is not stored again");
 }

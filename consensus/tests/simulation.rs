@@ -122,8 +122,8 @@ fn every_mix_is_covered_for_both_sizes() {
 fn long_seeds_cross_the_named_limits() {
     // Proves the long seeds really cross the limits they are meant to: more than
     // FINALIZE_BLOCKS_PER_TURN_MAX blocks missed by a node, more than PARENT_GAP_MAX views
-    // nullified in a row.
-    use volt_consensus::core::{FINALIZE_BLOCKS_PER_TURN_MAX, PARENT_GAP_MAX};
+    // nullified in a row, and an eclipse of a node that lasts for more than WANTS_MAX blocks.
+    use volt_consensus::core::{FINALIZE_BLOCKS_PER_TURN_MAX, PARENT_GAP_MAX, WANTS_MAX};
     for seed in long_seeds().take(Mix::LONG.len()) {
         let report = sim::run(Scenario::from_seed(seed));
         assert!(report.violations.is_empty(), "{:?}", report.violations);
@@ -132,6 +132,12 @@ fn long_seeds_cross_the_named_limits() {
                 report.lag_max > FINALIZE_BLOCKS_PER_TURN_MAX as u64,
                 "a node fell only {} blocks behind",
                 report.lag_max
+            ),
+            Mix::LongEclipse => assert!(
+                report.lag_max > WANTS_MAX as u64 && report.view_max > 2 * WANTS_MAX as u64,
+                "the eclipsed node fell only {} blocks behind over {} views",
+                report.lag_max,
+                report.view_max
             ),
             _ => assert!(
                 report.nullified_run_max > PARENT_GAP_MAX,
@@ -208,6 +214,19 @@ fn canary_parent_gap_limit_is_caught() {
 fn canary_all_or_nothing_finalization_is_caught() {
     // Proves issue 8 defect 3 is caught: a node more than 1,024 blocks behind never catches up.
     assert_caught(Canary::FinalizeAllOrNothing, &long(Mix::LongOutage), "liveness");
+}
+
+#[test]
+fn canary_wants_never_expire_is_caught() {
+    // Proves issue 8 defect 4 is caught: with fetches that never expire and new ones refused at
+    // WANTS_MAX, a node eclipsed by a withholder (it hears certificates, no block answers)
+    // fills its fetch slots and, once the eclipse ends, never gets the fetch finality needs.
+    let seeds: Vec<Scenario> = (LONG_SEEDS_BASE..)
+        .map(Scenario::from_seed)
+        .filter(|s| s.mix == Mix::LongEclipse)
+        .take(2)
+        .collect();
+    assert_caught(Canary::WantsNeverExpire, &seeds, "liveness");
 }
 
 #[test]

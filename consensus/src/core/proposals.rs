@@ -1,6 +1,8 @@
 //! Proposing, checking proposals against the validity rule, and notarizing.
 
-use super::{Canary, Core, Output, PARENT_GAP_MAX, PROPOSALS_KEPT_VIEWS, Rejection, Status};
+use super::{
+    Canary, Core, Output, PARENT_GAP_MAX, PROPOSALS_KEPT_VIEWS, Rejection, Status, VOTES_KEPT_VIEWS,
+};
 use crate::types::{
     BLOCK_PAYLOAD_BYTES_MAX, Block, Message, Proposal, Request, SignedVote, View, Vote,
 };
@@ -68,6 +70,7 @@ impl Core {
     /// block lives at its f + 1 honest notarizers). Bounds what a byzantine leader can park
     /// while finality stalls to [`PROPOSALS_KEPT_VIEWS`] blocks.
     pub(super) fn sweep_proposals(&mut self) {
+        self.sweep_votes();
         let until = View(self.view.0.saturating_sub(PROPOSALS_KEPT_VIEWS));
         let from = self.proposals_swept.max(self.finalized.view).next();
         if from >= until {
@@ -87,6 +90,24 @@ impl Core {
             }
         }
         self.proposals_swept = View(until.0 - 1);
+    }
+
+    /// Forgets peer votes of views more than [`VOTES_KEPT_VIEWS`] below the current one (own
+    /// votes and certificates stay): while finality stalls, votes no longer grow with the
+    /// number of failed views.
+    fn sweep_votes(&mut self) {
+        let until = View(self.view.0.saturating_sub(VOTES_KEPT_VIEWS));
+        let from = self.votes_swept.max(self.finalized.view);
+        if from >= until {
+            return;
+        }
+        for (_, state) in self.views.range_mut(from..until) {
+            state.notarizes = Default::default();
+            state.nullifies = Default::default();
+            state.finalizes = Default::default();
+            state.waiting = Default::default();
+        }
+        self.votes_swept = until;
     }
 
     /// BROKEN ON PURPOSE under [`Canary::NotarizeTwice`]: adopt a second proposal of the view so
@@ -177,7 +198,7 @@ impl Core {
                 Some(digest) => match self.blocks.get(&digest) {
                     Some(parent) => Some(parent.height),
                     None => {
-                        self.want(Request::Block(digest), p.view);
+                        self.want_certified(Request::Block(digest), p.view, p.parent_view);
                         None
                     }
                 },
@@ -246,7 +267,7 @@ impl Core {
             return match self.blocks.get(&digest) {
                 Some(parent) => Some((w, digest, parent.height)),
                 None => {
-                    self.want(Request::Block(digest), view);
+                    self.want_certified(Request::Block(digest), view, w);
                     None
                 }
             };
@@ -270,7 +291,7 @@ impl Core {
             if let Some(digest) = state.and_then(|s| s.certified()) {
                 let parent = self.blocks.get(&digest).map(|b| (w, digest, b.height));
                 if parent.is_none() {
-                    self.want(Request::Block(digest), view);
+                    self.want_certified(Request::Block(digest), view, w);
                 }
                 return parent;
             }

@@ -1,7 +1,8 @@
 //! Serving and fetching certificates and blocks, delivering finalized blocks, pruning.
 
 use super::{
-    Canary, Core, FINALIZE_BLOCKS_PER_TURN_MAX, FINALIZE_WALK_PER_TURN_MAX, FINALIZED_BLOCKS_KEPT,
+    ANSWER_BYTES_PER_PEER_PER_SECOND_MAX, ANSWERS_PER_PEER_PER_SECOND_MAX, Canary, Core,
+    FINALIZE_BLOCKS_PER_TURN_MAX, FINALIZE_WALK_PER_TURN_MAX, FINALIZED_BLOCKS_KEPT,
     JOURNAL_PRUNE_VIEWS, Output, Rejection, Tip,
 };
 use crate::types::{
@@ -36,6 +37,42 @@ impl Core {
             }
         }
         self.served.insert((from, request), now);
+        let answers = self.answers(request);
+        let bytes: usize = answers.iter().map(answer_bytes).sum();
+        if answers.is_empty() {
+            return;
+        }
+        if !self.charge(from, bytes) {
+            return self.reject(Rejection::OverBudget);
+        }
+        for answer in answers {
+            self.send(from, answer);
+        }
+    }
+
+    /// Takes `bytes` of answers out of `peer`'s budget for the current second; false (and
+    /// nothing taken) when the budget cannot cover them.
+    fn charge(&mut self, peer: ValidatorIndex, bytes: usize) -> bool {
+        let second = self.now / 1000;
+        let budget = self.budgets.entry(peer).or_insert((second, 0, 0));
+        if budget.0 != second {
+            *budget = (second, 0, 0);
+        }
+        let (_, answers, spent) = *budget;
+        let over_bytes =
+            answers > 0 && spent.saturating_add(bytes) > ANSWER_BYTES_PER_PEER_PER_SECOND_MAX;
+        if answers >= ANSWERS_PER_PEER_PER_SECOND_MAX || over_bytes {
+            return false;
+        }
+        *budget = (second, answers + 1, spent.saturating_add(bytes));
+        true
+    }
+
+    /// What this node answers `request` with: the certificates it holds for the view (or its
+    /// best finalization if the view is settled here), or the block and up to
+    /// [`BLOCKS_PER_RESPONSE_MAX`] − 1 of its ancestors.
+    fn answers(&self, request: Request) -> Vec<Message> {
+        let mut out = Vec::new();
         match request {
             Request::Certificates(view) => {
                 let held: Vec<_> = self
@@ -54,12 +91,10 @@ impl Core {
                     if view <= self.finalized.view
                         && let Some(best) = self.best_finalization.clone()
                     {
-                        self.send(from, Message::Certificate(best));
+                        out.push(Message::Certificate(best));
                     }
                 }
-                for certificate in held {
-                    self.send(from, Message::Certificate(certificate));
-                }
+                out.extend(held.into_iter().map(Message::Certificate));
             }
             Request::Block(digest) => {
                 let mut blocks = Vec::new();
@@ -79,10 +114,11 @@ impl Core {
                     blocks.push(block.clone());
                 }
                 if !blocks.is_empty() {
-                    self.send(from, Message::Blocks(blocks));
+                    out.push(Message::Blocks(blocks));
                 }
             }
         }
+        out
     }
 
     /// Accepts blocks that were asked for, and the ancestors that follow them in the answer.
@@ -179,9 +215,9 @@ impl Core {
 
     /// Hands the lowest walked blocks to the application, in height order without gaps.
     fn deliver_catchup(&mut self) {
-        let Some(certificate) = self.best_finalization.clone() else {
-            return;
-        };
+        // The best finalization is cloned only in a turn that delivers (not in every turn
+        // that waits for a block), and then once per delivered block, for the output.
+        let mut certificate = None;
         let mut delivered = 0;
         while delivered < FINALIZE_BLOCKS_PER_TURN_MAX {
             let next = self.finalized.height.checked_next();
@@ -197,6 +233,12 @@ impl Core {
                 return self.reject(Rejection::Fork);
             }
             let block = block.clone();
+            if certificate.is_none() {
+                certificate = self.best_finalization.clone();
+            }
+            let Some(certificate) = certificate.as_ref() else {
+                break;
+            };
             self.catchup.remove(&block.height);
             self.finalized = Tip { view: block.view, height: block.height, digest };
             self.finalized_chain.push_back(digest);
@@ -227,5 +269,15 @@ impl Core {
             self.floor = finalized.next();
             self.request_rewrite();
         }
+    }
+}
+
+/// About how many bytes an answer costs on the wire (headers rounded up; payloads and
+/// signatures exact), without encoding it.
+fn answer_bytes(message: &Message) -> usize {
+    match message {
+        Message::Certificate(c) => 128 + c.signers.len() + 64 * c.signatures.len(),
+        Message::Blocks(blocks) => blocks.iter().map(|b| 160 + b.payload.len()).sum(),
+        _ => 128,
     }
 }

@@ -1,8 +1,8 @@
 //! Votes, certificates, entering views and timeouts.
 
 use super::{
-    Canary, Core, Output, Rejection, TIMEOUT_BACKOFF_SHIFT_MAX, TIMEOUT_BACKOFF_VIEWS, Timer,
-    TimerKind,
+    BAD_CERTIFICATES_KEPT, Canary, Core, Output, Rejection, TIMEOUT_BACKOFF_SHIFT_MAX,
+    TIMEOUT_BACKOFF_VIEWS, Timer, TimerKind, VOTES_KEPT_VIEWS,
 };
 use crate::journal::Record;
 use crate::types::{
@@ -10,6 +10,7 @@ use crate::types::{
     VoteKind,
 };
 use crate::validators::sign_vote;
+use volt_proto::Hash;
 
 impl Core {
     /// Checks that need no signature: signer, epoch, view window, shape.
@@ -22,6 +23,9 @@ impl Core {
             return Err(Rejection::WrongEpoch);
         }
         if round.view <= self.finalized.view {
+            return Err(Rejection::OldView);
+        }
+        if round.view.0.saturating_add(VOTES_KEPT_VIEWS) < self.view.0 {
             return Err(Rejection::OldView);
         }
         if round.view.0 > self.view.0.saturating_add(VIEWS_AHEAD_MAX) {
@@ -37,6 +41,18 @@ impl Core {
 
     /// Screens a peer vote, skips copies, verifies the signature. `Ok(false)`: a copy.
     pub(super) fn admit_vote(&mut self, vote: &SignedVote) -> Result<bool, Rejection> {
+        if !self.precheck_vote(vote)? {
+            return Ok(false);
+        }
+        self.cfg
+            .validators
+            .verify_vote(&self.cfg.chain_id, vote)
+            .map_err(|_| Rejection::BadSignature)?;
+        Ok(true)
+    }
+
+    /// Everything [`Core::admit_vote`] checks except the signature. `Ok(false)`: a copy.
+    pub(super) fn precheck_vote(&self, vote: &SignedVote) -> Result<bool, Rejection> {
         self.screen(&vote.vote, vote.signer)?;
         if let Some(state) = self.views.get(&vote.vote.view()) {
             let (held, certified) = match vote.vote.kind() {
@@ -62,10 +78,6 @@ impl Core {
                 None => {}
             }
         }
-        self.cfg
-            .validators
-            .verify_vote(&self.cfg.chain_id, vote)
-            .map_err(|_| Rejection::BadSignature)?;
         Ok(true)
     }
 
@@ -74,6 +86,16 @@ impl Core {
         let stale_nullify = matches!(vote.vote, Vote::Nullify(_)) && view < self.view;
         if stale_nullify && self.cfg.canary == Canary::HelpUnverified {
             self.help(from, view); // BROKEN ON PURPOSE: help before any check (defect 5).
+        }
+        if !stale_nullify && self.cfg.canary != Canary::VerifyEachVote {
+            // A vote of a view not yet left waits unverified until it can complete a
+            // certificate; then the waiting votes are verified in one batch.
+            match self.precheck_vote(&vote) {
+                Ok(true) => self.defer_vote(from, vote),
+                Ok(false) => self.reject(Rejection::Duplicate),
+                Err(reason) => self.reject(reason),
+            }
+            return;
         }
         let admitted = match self.admit_vote(&vote) {
             Ok(true) => {
@@ -139,6 +161,13 @@ impl Core {
         if held {
             return;
         }
+        self.verify_waiting(vote.vote);
+        let state = self.views.entry(view).or_default();
+        let votes = match vote.vote.kind() {
+            VoteKind::Notarize => &state.notarizes,
+            VoteKind::Nullify => &state.nullifies,
+            VoteKind::Finalize => &state.finalizes,
+        };
         let matching: Vec<_> = votes
             .values()
             .filter(|v| v.vote == vote.vote)
@@ -176,6 +205,11 @@ impl Core {
                 return self.reject(Rejection::Duplicate);
             }
         }
+        // A certificate that failed before fails again: refuse it without verifying.
+        let digest = Hash::of(&volt_proto::codec::encode(&certificate));
+        if self.bad_certificates.1.contains(&digest) {
+            return self.reject(Rejection::BadCertificate);
+        }
         // Signatures identical to votes already verified here need no second check.
         let held = self.views.get(&round.view).map(|s| match certificate.vote.kind() {
             VoteKind::Notarize => &s.notarizes,
@@ -192,9 +226,31 @@ impl Core {
             verified,
         );
         if checked.is_err() {
+            self.remember_bad_certificate(digest);
             return self.reject(Rejection::BadCertificate);
         }
         self.accept_certificate(certificate);
+    }
+
+    /// Remembers a certificate that failed verification, forgetting the oldest past
+    /// [`BAD_CERTIFICATES_KEPT`]. Verification depends only on the certificate and the genesis
+    /// set, so a certificate that failed once fails always.
+    fn remember_bad_certificate(&mut self, digest: Hash) {
+        let (order, set) = &mut self.bad_certificates;
+        if set.insert(digest) {
+            order.push_back(digest);
+        }
+        while order.len() > BAD_CERTIFICATES_KEPT {
+            if let Some(old) = order.pop_front() {
+                set.remove(&old);
+            }
+        }
+    }
+
+    /// Certificates remembered as bad (for tests of the bound).
+    #[doc(hidden)]
+    pub fn bad_certificates_held(&self) -> usize {
+        self.bad_certificates.0.len()
     }
 
     /// Applies a valid certificate: store it, finalize if allowed, fast-forward.
@@ -202,6 +258,9 @@ impl Core {
         let view = certificate.vote.view();
         self.got(&crate::types::Request::Certificates(view));
         let state = self.views.entry(view).or_default();
+        // Votes still waiting for this kind can change nothing now.
+        let kind = certificate.vote.kind();
+        state.waiting.retain(|(k, _), _| *k != kind);
         match certificate.vote {
             Vote::Notarize(p) => {
                 state.notarization = Some(certificate.clone());

@@ -2,7 +2,7 @@
 //! certificates, notarized blocks and highest entered view, synced before any vote of an
 //! event-loop turn leaves the node. Each sync closes the turn with a commit frame, so replay
 //! can tell a torn unsynced tail (any shape, holes included) from corruption of synced data;
-//! see [`frame`] for the layout and the replay rule.
+//! see [`mod@frame`] for the layout and the replay rule.
 
 mod file;
 pub mod frame;

@@ -46,6 +46,13 @@ pub enum Mix {
     /// [`crate::core::PARENT_GAP_MAX`] views, then the network is slower than the timeouts for
     /// a while, with one node down across the stall and crashes.
     LongStall,
+    /// Long: an eclipse. One node is cut off from every honest peer for longer than
+    /// [`crate::core::WANTS_MAX`] views; the only peer it hears is a withholding leader, which
+    /// relays certificates (so the node keeps entering views and asking for what they need) but
+    /// never serves a block. Its fetches go unanswered until the eclipse ends, then it must
+    /// catch up: outstanding fetches have to expire, or it never gets a slot for what finality
+    /// needs (issue 8, defect 4).
+    LongEclipse,
 }
 
 impl Mix {
@@ -69,7 +76,7 @@ impl Mix {
     ];
 
     /// The long mixes (thousands of views), run by their own seeds.
-    pub const LONG: [Mix; 2] = [Mix::LongOutage, Mix::LongStall];
+    pub const LONG: [Mix; 3] = [Mix::LongOutage, Mix::LongStall, Mix::LongEclipse];
 }
 
 /// A node kept down over a window of virtual time.
@@ -119,6 +126,8 @@ pub struct Scenario {
     pub slow_ms: Option<(u64, u64, u64)>,
     /// A node kept down over a window.
     pub outage: Option<Outage>,
+    /// A node cut off from every honest peer over a window (byzantine peers still reach it).
+    pub eclipse: Option<Outage>,
 }
 
 impl Scenario {
@@ -155,6 +164,7 @@ impl Scenario {
             refuse_ms: None,
             slow_ms: None,
             outage: None,
+            eclipse: None,
         };
         if mix == Mix::Withholder {
             scenario.refuse_ms = Some((300, 700));
@@ -165,9 +175,10 @@ impl Scenario {
         scenario
     }
 
-    /// The long scenario of a seed at or above [`LONG_SEEDS_BASE`]: n = 4, mixes alternate.
+    /// The long scenario of a seed at or above [`LONG_SEEDS_BASE`]: n = 4, mixes cycle.
     pub fn long(seed: u64) -> Scenario {
-        let mix = Mix::LONG[(seed % Mix::LONG.len() as u64) as usize];
+        let offset = seed.saturating_sub(LONG_SEEDS_BASE);
+        let mix = Mix::LONG[(offset % Mix::LONG.len() as u64) as usize];
         Scenario::new(seed, 4, mix)
     }
 
@@ -184,6 +195,12 @@ impl Scenario {
                 self.fault_ms = 22_000;
                 self.run_ms = 25_000;
                 self.outage = Some(Outage { slot: 0, start_ms: 200, end_ms: 21_000 });
+            }
+            Mix::LongEclipse => {
+                self.crash_count = Some(0);
+                self.fault_ms = 14_000;
+                self.run_ms = 17_000;
+                self.eclipse = Some(Outage { slot: 0, start_ms: 200, end_ms: 13_500 });
             }
             _ => {
                 // Messages slower than every timeout, then a few ms per refused view: well over

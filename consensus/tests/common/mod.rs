@@ -6,7 +6,7 @@
 use volt_consensus::core::{Config, Core, Input, Output, Timeouts};
 use volt_consensus::journal::Record;
 use volt_consensus::types::{
-    Block, Certificate, Epoch, Message, Round, SignedVote, ValidatorIndex, View, Vote,
+    Block, Certificate, Epoch, Message, Request, Round, SignedVote, ValidatorIndex, View, Vote,
 };
 use volt_consensus::validators::{ValidatorSet, sign_vote};
 use volt_proto::sig::Keypair;
@@ -127,6 +127,17 @@ pub fn journal(outputs: &[Output]) -> Vec<Record> {
         .iter()
         .filter_map(|o| match o {
             Output::JournalAppend(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The fetches a turn sends (each to one peer, as a request message).
+pub fn fetches(outputs: &[Output]) -> Vec<Request> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::Send { message: Message::Request(r), .. } => Some(*r),
             _ => None,
         })
         .collect()
