@@ -1,6 +1,10 @@
 //! Crash at the worst moment: kill -9 during heavy submission, right after WaitTx reported
 //! APPLIED, during start-up. After restart every tx reported final is still final with the same
 //! receipt bytes, NodeStatus's root equals the root of GetBlock(height), and blocks keep coming.
+
+// Test harness: it reads clocks and sleeps to drive a real process; a failed set-up is a
+// failed test.
+#![allow(clippy::disallowed_methods)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod attack_support;

@@ -1,6 +1,10 @@
 //! Hostile disk: damage a stopped node's files, restart it. Each must give a clear error naming
 //! what is wrong (non-zero exit, no panic, no backtrace) or a safe recovery with the same state
 //! root and the same blocks — never a wrong answer.
+
+// Test harness: it reads clocks and sleeps to drive a real process; a failed set-up is a
+// failed test.
+#![allow(clippy::disallowed_methods)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod attack_support;

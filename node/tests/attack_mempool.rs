@@ -1,6 +1,10 @@
 //! Mempool and block production under a hostile client: floods from one account and from many,
 //! nonce gaps, txs that expire while pending. The mempool must stay bounded (RESOURCE_EXHAUSTED,
 //! no growth), the chain must keep producing blocks and the mempool drain.
+
+// Test harness: it reads clocks and sleeps to drive a real process; a failed set-up is a
+// failed test.
+#![allow(clippy::disallowed_methods)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod attack_support;
