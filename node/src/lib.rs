@@ -1,31 +1,30 @@
-//! The Volt node.
+//! The Volt node: the `volt` command and everything that runs behind it.
 //!
-//! # What is built
-//! `volt pilot` ([`pilot::run`]): the main job on the embedded default genesis, the Hong Kong
-//! pilot. It runs n validators **in one process**, each with the production consensus core
-//! (`volt_consensus::Core`), its own **file vote journal** (real `fsync`) in the data dir and
-//! its own ledger (`volt_token::State` over `MemStore`). Messages go through an in-process
-//! router with a fixed latency; time is virtual (an event queue, as in the consensus
-//! simulator), so a run is fast and the same seed gives the same chain and state root.
-//! - [`setup`]: the genesis document → the ledger genesis and the signed set-up transactions.
-//! - [`payload`]: the block payload (proposer time + transactions) and its limits.
-//! - [`mempool`]: the shared, bounded mempool the leaders draw from.
-//! - [`load`]: the load driver: station-signed swaps of charged packs it tracks slot by slot,
-//!   share trades, rent and revenue claims.
-//! - [`storage`]: the node's sled database: the ledger's `Store` (writes staged, then
-//!   committed with their block in one atomic batch), finalized blocks, certificates,
-//!   receipts, the tx index, a checksum on every value, durability (the pilot still runs on
-//!   `MemStore`).
-//! - [`pilot`]: the event loop, the application's propose / verify / apply, the reports, and a
-//!   restart drill (a validator crashes, reopens its vote journal, re-executes its finalized
-//!   blocks into a fresh ledger and catches up from its peers).
+//! # The node process (`volt node run [--dev]`)
+//! - [`runtime`]: boots storage, the ledger and consensus from disk and runs the actors — the
+//!   consensus driver (Simplex core, vote journal, real timers; proposals wait for work or a
+//!   heartbeat), the executor on its own thread (finalized block → ledger → one atomic sled
+//!   batch → a signed state-root vote), the mempool actor — joined by bounded channels.
+//! - [`certificate`]: state certificates (2f+1 validators' signatures over
+//!   `(chain, height, block digest, state root)`), what wallets and auditors trust.
+//! - [`storage`]: the sled database: the ledger's `Store` (writes staged, then committed with
+//!   their block in one atomic batch), blocks, finalization and state certificates, receipts,
+//!   the tx index, a key-bound checksum on every value, durability, the tree snapshot.
+//! - [`mempool`]: admission-checked (codec, chain, expiry, signer, nonce, signature once),
+//!   bounded in count and bytes, per-account capped, nonce-ordered.
+//! - [`api`]: the gRPC service `volt.ledger.v1.Ledger` with health and reflection, rich errors.
+//! - [`config`], [`telemetry`]: the config file, logs and Prometheus metrics.
+//!
+//! # The in-process pilot (`volt pilot`)
+//! [`pilot::run`] runs n validators in one process, each with the production consensus core,
+//! its own fsynced vote journal and its own ledger over `MemStore`, on a virtual clock, so a
+//! run is fast and the same seed gives the same chain and state root. [`setup`] turns a
+//! genesis document into the ledger genesis and signed set-up transactions, [`payload`] is the
+//! block payload, [`load`] the load driver (swaps, trades, rent, claims).
 //!
 //! # Not built yet
-//! The real networked node: libp2p transport, sled block and state storage, restart from
-//! storage, the gRPC API, the `wallet` / `station` / `admin` / `audit` commands. The pilot is
-//! an honest stand-in that drives the same cores end to end; it is not a deployment.
-
-// Only the binary reads the wall clock, to print elapsed time; the library takes none.
+//! The validator network (libp2p, block sync) and the `wallet` / `station` / `admin` / `audit`
+//! commands.
 
 pub mod api;
 pub mod certificate;
