@@ -129,24 +129,7 @@ pub fn ledger_genesis(doc: &GenesisDoc) -> Result<Genesis, SetupError> {
 pub fn build(doc: &GenesisDoc) -> Result<Setup, SetupError> {
     doc.validate()?;
     let mut wallets = Wallets::from_doc(doc)?;
-    let genesis = Genesis {
-        chain_id: doc.chain_id.clone(),
-        time: doc.genesis_time,
-        members: doc
-            .members
-            .iter()
-            .map(|m| GenesisMember {
-                account: m.account,
-                role: m.role,
-                identity_expiry: m.identity_expiry,
-            })
-            .collect(),
-        currencies: doc
-            .currencies
-            .iter()
-            .map(|c| Ok((c.symbol.clone(), wallets.account(&c.issuer)?)))
-            .collect::<Result<_, SetupError>>()?,
-    };
+    let genesis = ledger_genesis(doc)?;
     let mut txs = Vec::new();
     let expiry = Height(SETUP_EXPIRY_BLOCKS);
     let mut push = |wallets: &mut Wallets, name: &str, call: Call| -> Result<(), SetupError> {
