@@ -13,11 +13,11 @@ use volt_proto::{ChainId, Timestamp};
 /// pilot network (every signature covers the chain id).
 pub const DEV_CHAIN_ID: &str = "volt-hk-dev";
 
-/// Dev consensus timing: a block at most every 250 ms while there is work. With one validator
+/// Dev consensus timing: a block at most every 100 ms while there is work. With one validator
 /// the leader timeout only bounds how long the leader waits for work: an idle dev chain makes
 /// one empty block per heartbeat (half the leader timeout, 10 s), not a stream of them.
 pub const DEV_CONSENSUS: ConsensusParams = ConsensusParams {
-    block_interval_ms: 250,
+    block_interval_ms: 100,
     leader_timeout_ms: 20_000,
     advance_timeout_ms: 30_000,
     retry_ms: 1_000,

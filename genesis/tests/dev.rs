@@ -16,7 +16,7 @@ fn dev_pilot_validates_with_one_validator() {
     assert_eq!(doc.validators[0], pilot.validators[0]);
     assert_eq!(doc.chain_id.as_str(), DEV_CHAIN_ID);
     assert_eq!(doc.key_scheme, KeyScheme::DemoLabels);
-    assert_eq!(doc.consensus.block_interval_ms, 250);
+    assert_eq!(doc.consensus.block_interval_ms, 100);
     assert!(doc.consensus.leader_timeout_ms < doc.consensus.advance_timeout_ms);
     assert_eq!(doc.stations, pilot.stations);
     assert_eq!(doc.batteries, pilot.batteries);

@@ -93,12 +93,18 @@ async fn hammer(
     }
 }
 
+/// Kill rounds of a loop: 2 by default (CI time), `full` with `VOLT_ATTACK_FULL=1` (the
+/// attacker's original runs).
+fn rounds(full: usize) -> usize {
+    if std::env::var_os("VOLT_ATTACK_FULL").is_some() { full } else { 2 }
+}
+
 #[test]
 fn attack_crash_kill9_during_heavy_submission_loop() {
     let home = fresh_home("kill-loop");
     let doc = doc_after_first_start(&home);
     let mut finals = Finals::new();
-    for round in 0..6 {
+    for round in 0..rounds(6) {
         let mut node = Node::start(&home);
         rt().block_on(async {
             check_after_restart(&node, &finals).await;
@@ -129,7 +135,7 @@ fn attack_crash_kill9_right_after_waittx_applied() {
     let home = fresh_home("kill-applied");
     let doc = doc_after_first_start(&home);
     let mut finals = Finals::new();
-    for _round in 0..5 {
+    for _round in 0..rounds(5) {
         let mut node = Node::start(&home);
         rt().block_on(async {
             check_after_restart(&node, &finals).await;

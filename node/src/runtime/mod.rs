@@ -383,7 +383,7 @@ async fn dev_setup(doc: GenesisDoc, pool: pool::PoolHandle) {
                     break;
                 }
                 Ok(Err(refusal)) if refusal.is_resource_exhausted() => {
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
                 }
                 Ok(Err(refusal)) => {
                     tracing::debug!(reason = refusal.reason(), "set-up transaction refused");
