@@ -22,7 +22,25 @@ pub fn fresh_home(name: &str) -> PathBuf {
     ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
+    write_fast_dev_genesis(&dir);
     dir
+}
+
+/// The dev genesis with a 4 s leader timeout, so an idle test chain makes a heartbeat block
+/// every 2 s (not 10 s) and tests that wait for a few more blocks finish sooner.
+fn write_fast_dev_genesis(home: &Path) {
+    let file = home.join("genesis.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_volt"))
+        .args(["genesis", "dev", "--out"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    doc["consensus"]["leader_timeout_ms"] = 4_000.into();
+    doc["consensus"]["advance_timeout_ms"] = 6_000.into();
+    std::fs::write(&file, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
 }
 
 fn rand_suffix() -> u128 {
