@@ -17,8 +17,8 @@ use volt_proto::codec::{self, CodecError};
 use volt_proto::sig::{self, Domain, Keypair};
 use volt_proto::{ChainId, Hash, Height, Signature};
 
-/// Largest encoded state certificate: 8 + 64 bytes of header, and one (index, signature) pair
-/// of 66 bytes per validator, for at most `volt_consensus::VALIDATORS_MAX` validators, rounded up.
+/// Largest encoded state certificate: a 72-byte vote, and one (index, signature) pair of 66
+/// bytes per validator for at most `volt_consensus::types::VALIDATORS_MAX` (128), rounded up.
 pub const STATE_CERTIFICATE_BYTES_MAX: usize = 16 * 1024;
 
 /// What a validator signs after executing a finalized block.
@@ -250,6 +250,34 @@ mod tests {
         let good = cert(vec![(0, sig(0)), (1, sig(1)), (2, sig(2))]);
         let wrong_root = good.verify_root(&chain, &set, Height(7), Hash::of(b"x"));
         assert!(matches!(wrong_root, Err(CertificateError::Mismatch { .. })));
+    }
+
+    #[test]
+    fn the_signed_bytes_are_the_documented_layout() {
+        // Proves what a wallet must rebuild to check a signature: height u64 LE, block digest,
+        // state root, nothing else (a light client in another language depends on it).
+        let v = vote();
+        let mut expected = 7u64.to_le_bytes().to_vec();
+        expected.extend_from_slice(v.block_digest.as_bytes());
+        expected.extend_from_slice(v.state_root.as_bytes());
+        assert_eq!(v.signed_payload(), expected);
+    }
+
+    #[test]
+    fn a_certificate_of_the_largest_validator_set_fits_the_limit() {
+        // Proves the size limit admits a certificate signed by every one of the most validators
+        // a set may have, and refuses one byte more than the limit.
+        let chain = ChainId::new("c").unwrap();
+        let n = volt_consensus::types::VALIDATORS_MAX;
+        let key = Keypair::for_testing("big");
+        let signature = vote().sign(&key, &chain);
+        let signatures = (0..n).map(|i| (i as ValidatorIndex, signature)).collect();
+        let bytes = StateCertificate { vote: vote(), signatures }.encode();
+        assert!(bytes.len() <= STATE_CERTIFICATE_BYTES_MAX, "{} bytes", bytes.len());
+        assert!(StateCertificate::decode(&bytes).is_ok());
+        let mut over = bytes;
+        over.resize(STATE_CERTIFICATE_BYTES_MAX + 1, 0);
+        assert!(StateCertificate::decode(&over).is_err());
     }
 
     #[test]
